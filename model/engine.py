@@ -1,0 +1,334 @@
+"""The weekly adoption rules, vectorised over technicians (N) and replicates (R) at once.
+
+This is the one implementation of the rules. All state is (R, N) arrays; per-replicate parameters
+are (R, 1) columns, so a batch of parameter sets runs as one ensemble. docs/model.md gives every
+equation; the comments here name them (E1..E12).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from math import comb
+
+import numpy as np
+from scipy.special import expit, ndtri
+
+from model.behaviour import Behaviour
+from model.population import Population
+from model.scenario import KPIS, Champions, Levers, Scenario
+
+VOLUNTEER_Z = 1.0  # volunteers come from Rogers' innovators + early adopters: z > 1 (top 16%)
+PILOT_TRUST = 0.8  # what the pilot's volunteers ended up trusting, and champions commit to
+PILOT_COMPETENCE = 0.8  # 8 h hands-on (E5) then weeks of use
+DOWNTIME_REDUCTION_AT_FULL_USE = 0.35  # the pilot's result
+FLOAT = np.float32  # state precision: halves memory traffic; shares need no more
+
+
+def rogers_category(z: np.ndarray) -> np.ndarray:
+    """Adopter category 0..4 (innovator .. laggard) from innovativeness z ~ N(0, 1).
+
+    Cut at +2, +1, 0, -1 standard deviations: 2.5 / 13.5 / 34 / 34 / 16 % (Rogers 2003).
+    """
+    return np.digitize(-np.asarray(z), [-2.0, -1.0, 0.0, 1.0])
+
+
+def training_gain(competence: np.ndarray, hours: float, mode: str, p: dict) -> np.ndarray:
+    """E5: competence after `hours` of training, with diminishing returns."""
+    efficacy = 1.0 if mode == "hands_on" else p["video_efficacy"]
+    return competence + (1.0 - competence) * (1.0 - np.exp(-p["learn_rate_per_hour"] * efficacy * hours))
+
+
+def false_alarms(u: np.ndarray, alerts: int, precision: float) -> np.ndarray:
+    """E7: false alarms among `alerts`, Binomial(alerts, 1 - precision), by inverse CDF of u.
+
+    One uniform per technician-week keeps draws common across precisions: higher precision never
+    gives more false alarms for the same u.
+    """
+    q = 1.0 - precision
+    pmf = [comb(alerts, k) * q**k * (1.0 - q) ** (alerts - k) for k in range(alerts + 1)]
+    n_false = np.zeros(u.shape)
+    for level in np.cumsum(pmf)[:-1]:
+        n_false += u > level
+    return n_false
+
+
+def update_trust(trust: np.ndarray, n_false: np.ndarray, alerts: int, transparency: float,
+                 p: dict) -> np.ndarray:
+    """E8: hits raise trust toward 1, false alarms (softened by transparency) pull it toward 0."""
+    hits = alerts - n_false
+    loss = p["trust_loss_false_alarm"] * (1.0 - p["transparency_softening"] * transparency)
+    new = trust + p["trust_gain_hit"] * hits * (1.0 - trust) - loss * n_false * trust
+    return np.clip(new, 0.0, 1.0)
+
+
+def friction_effort(levers: Levers, p: dict) -> np.ndarray:
+    """E2: effort in utility units; a tickets-closed KPI makes every minute count more."""
+    amplifier = 1.0 + p["kpi_friction_amplifier"] * (KPIS[levers.kpi] < 0)
+    return p["w_friction"] * levers.friction_minutes / 5.0 * amplifier
+
+
+def utility(state: dict, exposure: np.ndarray, coached: np.ndarray, levers: Levers,
+            p: dict) -> np.ndarray:
+    """E1: the weekly usage utility (logit of the probability of using the tool)."""
+    return (p["base_utility"]
+            + p["w_innovativeness"] * state["z"]
+            + p["w_trust"] * (state["trust"] - 0.5)
+            + p["w_competence"] * state["competence"]
+            + p["w_support"] * levers.support
+            - friction_effort(levers, p) * (p["friction_foresight"]
+                                            + (1.0 - p["friction_foresight"]) * state["active"])
+            - p["false_alarm_shock"] * state["last_false_alarms"]
+            + p["w_social"] * (exposure - state["threshold"])
+            + p["w_incentive"] * KPIS[levers.kpi]
+            - p["w_fear"] * state["fear"]
+            + p["w_coached"] * coached)
+
+
+def depth_per_user(state: dict, levers: Levers, p: dict) -> np.ndarray:
+    """E11: share of a user's work orders done with the tool (a logistic of competence, trust, effort)."""
+    y = (p["depth_base"] + p["w_competence"] * (state["competence"] - 0.5)
+         + p["w_trust"] * (state["trust"] - 0.5) - friction_effort(levers, p))
+    return 1.0 / (1.0 + np.exp(-y))
+
+
+class Engine:
+    """State and weekly update of R replicate organisations of N technicians."""
+
+    def __init__(self, population: Population, scenario: Scenario, replicates: int,
+                 rng: np.random.Generator, behaviour: Behaviour | None = None):
+        self.pop = population
+        self.scenario = scenario
+        self.R, self.N = replicates, population.size
+        self.rng = rng
+        params = (behaviour or scenario.behaviour).as_columns(replicates)
+        self.p = {k: v.astype(FLOAT) for k, v in params.items()}
+        self.levers = scenario.levers
+        self.fac = population.facility
+        self.starts = population.facility_starts
+        self.fac_size = population.facility_sizes
+        deg = population.degree
+        self.inv_degree = np.where(deg > 0, 1.0 / np.maximum(deg, 1), 0.0).astype(FLOAT)
+        self.adj_t = population.adjacency.T.tocsr().astype(FLOAT)
+        self.waves = scenario.rollout_waves()
+        self.wave_open_week = np.zeros((self.R, len(self.waves)), dtype=int)
+        self.gate_streak = np.zeros(self.R, dtype=int)
+        self.live_fac = np.zeros((self.R, population.n_facilities), dtype=bool)
+        self.champion_capacity = scenario.levers.champion_capacity
+        self.state = self._initial_state()
+        self.coached = np.zeros((self.R, self.N), dtype=bool)
+        self.pending_champions: list[Champions] = []
+        self.week = 0
+
+    # ------------------------------------------------------------------ set-up
+    def _initial_state(self) -> dict:
+        org, p, R, N = self.scenario.organisation, self.p, self.R, self.N
+        u = self.rng.random((3, R, N))
+        u0 = np.clip(u[0], 1e-12, 1 - 1e-12)
+        z_volunteer = ndtri(1.0 - (1.0 - _phi(VOLUNTEER_Z)) * (1.0 - u0))  # E3: z > 1
+        pilot = np.broadcast_to(self.pop.pilot, (R, N))
+        z = z_volunteer if org.volunteers else np.where(pilot, z_volunteer, ndtri(u0))
+        threshold = np.clip(p["threshold_mean"] - p["threshold_sd"] * z, 0.0, 1.0)  # E4
+        eps_t = ndtri(np.clip(u[1], 1e-12, 1 - 1e-12))
+        eps_f = ndtri(np.clip(u[2], 1e-12, 1 - 1e-12))
+        # E6: logit-normal so that P(trust < 0.5) = distrust_share, P(fear > 0.5) = fear_share.
+        trust = expit(-p["trust_sd"] * ndtri(org.distrust_share) + p["trust_sd"] * eps_t)
+        fear = expit(p["fear_sd"] * ndtri(org.fear_share) + p["fear_sd"] * eps_f)
+        trust = np.where(pilot, np.maximum(trust, PILOT_TRUST), trust)
+        competence = np.where(pilot, PILOT_COMPETENCE, 0.0)
+        active = pilot.copy()
+        f = lambda a: np.ascontiguousarray(a, dtype=FLOAT)  # noqa: E731
+        return {"last_false_alarms": np.zeros((R, N), dtype=FLOAT), "z": f(z),
+                "threshold": f(threshold), "trust": f(trust), "fear": f(fear),
+                "competence": f(competence), "active": active, "ever": active.copy(),
+                "champion": np.zeros((R, N), dtype=bool),
+                "wave_trained": np.zeros((R, N), dtype=bool)}
+
+    # ------------------------------------------------------------------ levers
+    def set_levers(self, **changes) -> None:
+        """Change levers from this week on (an intervention)."""
+        self.levers = replace(self.levers, **changes)
+        if "champion_capacity" in changes:
+            self.champion_capacity = changes["champion_capacity"]
+
+    def queue_champions(self, champions: Champions) -> None:
+        """Launch champions at the start of the next step, once that week's waves are live."""
+        self.pending_champions.append(champions)
+
+    def launch_champions(self, champions: Champions) -> None:
+        """E10: pick champions by strategy among live technicians; they commit to using the tool."""
+        s, R, N = self.state, self.R, self.N
+        if champions.count == 0:
+            return
+        jitter = self.rng.random((R, N)) * 1e-3
+        deg = np.broadcast_to(self.pop.degree.astype(float), (R, N))
+        score = {
+            "pilot": self.pop.pilot * 1e6 + deg + jitter,
+            "degree": deg + jitter,
+            "trust": s["trust"] + jitter,
+            "random": jitter,
+            "facility": -_rank_in_facility(self.pop) * 1e6 + deg + jitter,
+        }[champions.strategy]
+        live = self.live_fac[:, self.fac]
+        score = np.where(live & ~s["champion"], score, -np.inf)
+        k = min(champions.count, N)
+        top = np.argpartition(-score, k - 1, axis=1)[:, :k]
+        picked = np.zeros((R, N), dtype=bool)
+        np.put_along_axis(picked, top, True, axis=1)
+        picked &= np.isfinite(score)
+        s["champion"] |= picked
+        s["active"] |= picked
+        s["ever"] |= picked
+        s["trust"] = np.where(picked, np.maximum(s["trust"], PILOT_TRUST), s["trust"])
+        s["competence"] = np.where(picked, np.maximum(s["competence"], PILOT_COMPETENCE),
+                                   s["competence"])
+
+    # ------------------------------------------------------------------ weekly step
+    def step(self) -> None:
+        """Advance every replicate by one week (E1-E12 in docs/model.md's order)."""
+        self.week += 1
+        s, p, lv, shape = self.state, self.p, self.levers, (self.R, self.N)
+        u_decide = self.rng.random(shape, dtype=FLOAT)
+        u_alert = self.rng.random(shape, dtype=FLOAT)
+        self._open_waves()
+        while self.pending_champions:
+            self.launch_champions(self.pending_champions.pop(0))
+        live = self.live_fac[:, self.fac]
+        if lv.training_per_week > 0:
+            self._train_wave(live, self.rng.random(shape, dtype=FLOAT))
+        if lv.transparency > 0:  # E9
+            s["fear"] *= 1.0 - p["transparency_fear_reduction"] * lv.transparency * live
+            s["trust"] += p["transparency_trust_gain"] * lv.transparency * live * (1.0 - s["trust"])
+        self.coached = self._coach(live, shape)
+        exposure = (self.adj_t @ s["active"].T.astype(FLOAT)).T * self.inv_degree
+        # E12: use with probability logistic(U), or logistic(U + habit) for last week's users;
+        # u < 1 / (1 + exp(-x)) is tested as u * (1 + exp(-x)) < 1 (one exp, no division).
+        x = utility(s, exposure, self.coached, lv, p) + p["habit"] * s["active"]
+        active = live & ((u_decide * (1.0 + np.exp(-x)) < 1.0) | s["champion"])
+        s["active"] = active
+        s["ever"] |= active
+        # E7, E8: the week's alerts, hits and false alarms, for those who used it
+        n_false = false_alarms(u_alert, lv.alerts_per_week, lv.alert_precision) * active
+        s["last_false_alarms"] = n_false
+        trust = s["trust"]
+        s["trust"] = trust + active * (update_trust(trust, n_false, lv.alerts_per_week,
+                                                    lv.transparency, p) - trust)
+        # E5b: competence grows with use and decays without; E9b: use eases fear
+        c = s["competence"]
+        s["competence"] = (c + active * p["competence_gain_use"] * (1.0 - c)
+                           - (live & ~active) * p["competence_decay"] * c)
+        s["fear"] *= 1.0 - active * p["fear_reduction_use"]
+        self._update_gates()
+
+    def _open_waves(self) -> None:
+        for w, wave in enumerate(self.waves):
+            due = (self.wave_open_week[:, w] == 0) & (self.week >= wave.week)
+            if wave.gate is not None and w > 0:
+                due &= self.gate_streak >= wave.gate.weeks
+            if not due.any():
+                continue
+            self.wave_open_week[due, w] = self.week
+            self.gate_streak[due] = 0
+            newly = np.zeros_like(self.live_fac)
+            newly[np.ix_(due, list(wave.facilities))] = True
+            newly &= ~self.live_fac
+            self.live_fac |= newly
+            techs = newly[:, self.fac]
+            ob = self.scenario.onboarding
+            s = self.state
+            s["competence"] = np.where(techs & ~self.pop.pilot,
+                                       training_gain(s["competence"], ob.hours, ob.mode, self.p),
+                                       s["competence"])
+
+    def _update_gates(self) -> None:
+        """Count the weeks the live facilities' mean active share meets the next wave's gate."""
+        if len(self.waves) < 2:
+            return
+        share = self.facility_share(self.state["active"]) / np.maximum(self.fac_size, 1)
+        live_count = self.live_fac.sum(axis=1)
+        mean_live = (share * self.live_fac).sum(axis=1) / np.maximum(live_count, 1)
+        unopened = self.wave_open_week[:, 1:] == 0
+        nxt = np.argmax(unopened, axis=1) + 1
+        need = np.array([w.gate.min_active_share if w.gate else 0.0 for w in self.waves])[nxt]
+        met = unopened.any(axis=1) & (mean_live >= need)
+        self.gate_streak = np.where(met, self.gate_streak + 1, 0)
+
+    def _train_wave(self, live: np.ndarray, u: np.ndarray) -> None:
+        lv, s = self.levers, self.state
+        if lv.training_per_week <= 0:
+            return
+        eligible = live & ~s["wave_trained"]
+        keys = np.where(eligible, u, 2.0)
+        k = min(lv.training_per_week, self.N)
+        kth = np.partition(keys, k - 1, axis=1)[:, k - 1:k] if k < self.N else 2.0
+        chosen = eligible & (keys <= kth)
+        s["wave_trained"] |= chosen
+        s["competence"] = np.where(chosen, training_gain(s["competence"], lv.training_hours,
+                                                         lv.training_mode, self.p),
+                                   s["competence"])
+
+    def _coach(self, live: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """E10: each champion coaches `champion_capacity` non-users a week, own facility first."""
+        s, p = self.state, self.p
+        champs = s["champion"] & live
+        if self.champion_capacity <= 0 or not champs.any():
+            return np.zeros(shape, dtype=bool)
+        u = self.rng.random(shape, dtype=FLOAT)
+        targets = live & ~s["active"] & ~s["champion"]
+        cap = self.facility_share(champs) * float(self.champion_capacity)
+        m = self.facility_share(targets)
+        own = np.minimum(cap, m)
+        spare = (cap - own).sum(axis=1, keepdims=True)
+        uncovered = m - own
+        total = uncovered.sum(axis=1, keepdims=True)
+        extra = np.where(total > 0, np.minimum(uncovered, spare * uncovered / np.maximum(total, 1)), 0)
+        q = np.where(m > 0, (own + extra) / np.maximum(m, 1), 0.0)
+        coached = targets & (u < q[:, self.fac])
+        s["trust"] += coached * p["coach_trust_gain"] * (1.0 - s["trust"])
+        s["competence"] += coached * p["coach_competence_gain"] * (1.0 - s["competence"])
+        s["fear"] *= 1.0 - coached * p["coach_fear_reduction"]
+        return coached
+
+    # ------------------------------------------------------------------ observations
+    def facility_share(self, values: np.ndarray) -> np.ndarray:
+        """Sum of (R, N) values per facility: (R, F)."""
+        return np.add.reduceat(values.astype(float), self.starts, axis=1)
+
+    def observe(self) -> dict[str, dict[str, np.ndarray]]:
+        """This week's outcomes: per replicate (R,) overall and (R, F) per facility."""
+        s = self.state
+        live = self.live_fac[:, self.fac]
+        active = s["active"]
+        stacked = np.stack([active, live, active * depth_per_user(s, self.levers, self.p),
+                            s["ever"] & ~active, s["trust"], s["competence"]]).astype(FLOAT)
+        fac = np.add.reduceat(stacked, self.starts, axis=2)  # (6, R, F)
+        size = np.maximum(self.fac_size, 1).astype(FLOAT)
+        return {"overall": _shares(fac.sum(axis=2, dtype=np.float64), float(self.N)),
+                "facility": _shares(fac.astype(np.float64), size)}
+
+
+def _shares(sums: np.ndarray, n) -> dict[str, np.ndarray]:
+    active, live, depth, lapsed, trust, competence = sums
+    n_live = np.maximum(live, 1.0)
+    return {
+        "active_share": active / n,
+        "active_share_live": np.where(live > 0, active / n_live, 0.0),
+        "depth": np.where(live > 0, depth / n_live, 0.0),
+        "lapsed_share": lapsed / n,
+        "mean_trust": trust / n,
+        "mean_competence": competence / n,
+        "downtime_reduction": DOWNTIME_REDUCTION_AT_FULL_USE * depth / n,
+    }
+
+
+def _phi(x: float) -> float:
+    from scipy.special import ndtr
+
+    return float(ndtr(x))
+
+
+def _rank_in_facility(pop: Population) -> np.ndarray:
+    """0 for the best-connected technician of each facility, 1 for the next..."""
+    order = np.lexsort((-pop.degree, pop.facility))
+    rank = np.empty(pop.size, dtype=float)
+    rank[order] = np.arange(pop.size) - pop.facility_starts[pop.facility[order]]
+    return rank

@@ -1,0 +1,353 @@
+"""Scenarios: the organisation, its levers, the intervention calendar; loaded from TOML and validated.
+
+A scenario is data. Every key is checked on load: an unknown key, a wrong type or a value out of
+range raises :class:`ScenarioError` naming the key, the value and what is allowed, and nothing runs.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from model.behaviour import Behaviour
+
+KPIS = {"tickets_closed": -1.0, "balanced": 0.0, "downtime_prevented": 1.0}
+TRAINING_MODES = ("video", "hands_on")
+CHAMPION_STRATEGIES = ("pilot", "degree", "trust", "facility", "random")
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot run: names the key, the value and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Levers:
+    """What the organisation controls week by week; every field can change on the calendar."""
+
+    friction_minutes: float = 7.5
+    """Minutes the tool adds to a work order (separate log-in: 5-10 in the seed case)."""
+    kpi: str = "tickets_closed"
+    """What technicians are measured on: tickets_closed, balanced or downtime_prevented."""
+    alert_precision: float = 0.89
+    """Probability that an AI alert is correct (0.89 in the pilot)."""
+    alerts_per_week: int = 3
+    """Alerts a user receives per week."""
+    support: float = 0.2
+    """Facilitating support, 0 none .. 1 daily stand-ups and 24 h response (the pilot)."""
+    transparency: float = 0.0
+    """Effort spent showing how the AI works, 0 none .. 1 regular sessions."""
+    training_per_week: int = 0
+    """Technicians put through a training wave each week (0: no wave running)."""
+    training_hours: float = 8.0
+    """Hours of each wave's training per technician."""
+    training_mode: str = "hands_on"
+    """video or hands_on: how a wave trains."""
+    champion_capacity: int = 3
+    """Peers each champion coaches per week."""
+
+
+LEVER_RANGES: dict[str, tuple[float, float] | tuple[str, ...]] = {
+    "friction_minutes": (0.0, 60.0),
+    "kpi": tuple(KPIS),
+    "alert_precision": (0.5, 1.0),
+    "alerts_per_week": (0, 20),
+    "support": (0.0, 1.0),
+    "transparency": (0.0, 1.0),
+    "training_per_week": (0, 100_000),
+    "training_hours": (0.0, 40.0),
+    "training_mode": TRAINING_MODES,
+    "champion_capacity": (0, 20),
+}
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """Who is rolled out to and how they are tied together."""
+
+    technicians: int = 280
+    facilities: int = 15
+    team_size: int = 6
+    network: str = "generated"
+    """'generated' (small-world teams inside facilities) or the path of an edge-list CSV."""
+    neighbours: int = 6
+    """Ties per technician inside a facility (even; ring-lattice degree before rewiring)."""
+    rewire_share: float = 0.1
+    """Watts-Strogatz rewiring probability inside a facility."""
+    cross_facility_ties: float = 0.05
+    """Ties to other facilities per technician (few: facilities are far apart)."""
+    pilot_technicians: int = 0
+    """Technicians who ran the pilot (volunteers, trained, already using it), in facility 1."""
+    volunteers: bool = False
+    """True when everyone volunteered (a pilot): innovativeness drawn from the top 16%."""
+    distrust_share: float = 0.67
+    """Share who distrust the AI at go-live (67% in the seed case)."""
+    fear_share: float = 0.5
+    """Share who fear the AI will replace them at go-live."""
+
+
+@dataclass(frozen=True)
+class Onboarding:
+    """Training everyone gets when their facility goes live."""
+
+    mode: str = "video"
+    hours: float = 0.75
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A go/no-go rule: open when live facilities average >= min_active_share for `weeks` weeks."""
+
+    min_active_share: float = 0.6
+    weeks: int = 4
+
+
+@dataclass(frozen=True)
+class Wave:
+    """A rollout wave: facilities that go live together, not before `week`, optionally gated."""
+
+    facilities: tuple[int, ...]
+    week: int = 1
+    gate: Gate | None = None
+
+
+@dataclass(frozen=True)
+class Champions:
+    """Technicians who coach peers each week."""
+
+    count: int = 12
+    strategy: str = "pilot"
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """A change on the calendar: from `week` on, the given levers take new values."""
+
+    week: int
+    levers: dict[str, Any] = field(default_factory=dict)
+    champions: Champions | None = None
+    label: str = ""
+    cost: float = 0.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole experiment: organisation, starting levers, onboarding, rollout, calendar, behaviour."""
+
+    name: str = "scenario"
+    weeks: int = 78
+    organisation: Organisation = field(default_factory=Organisation)
+    levers: Levers = field(default_factory=Levers)
+    onboarding: Onboarding = field(default_factory=Onboarding)
+    waves: tuple[Wave, ...] = ()
+    champions: Champions | None = None
+    """Champions active from week 1 (launched later through an intervention instead)."""
+    interventions: tuple[Intervention, ...] = ()
+    behaviour: Behaviour = field(default_factory=Behaviour)
+
+    def rollout_waves(self) -> tuple[Wave, ...]:
+        """The waves, or one big-bang wave of every facility at week 1."""
+        if self.waves:
+            return self.waves
+        return (Wave(facilities=tuple(range(self.organisation.facilities)), week=1),)
+
+    def with_levers(self, **changes: Any) -> Scenario:
+        """A copy with some starting levers changed (validated)."""
+        for key, value in changes.items():
+            _check_value(f"levers.{key}", value, LEVER_RANGES.get(key), key in LEVER_RANGES)
+        return replace(self, levers=replace(self.levers, **changes))
+
+
+# --------------------------------------------------------------------------- validation
+
+def _allowed_text(allowed: tuple[float, float] | tuple[str, ...]) -> str:
+    if allowed and isinstance(allowed[0], str):
+        return "one of " + ", ".join(str(a) for a in allowed)
+    return f"a number from {allowed[0]} to {allowed[1]}"
+
+
+def _check_value(key: str, value: Any, allowed: Any, known: bool = True) -> Any:
+    if not known:
+        raise ScenarioError(f"{key}: unknown key")
+    if allowed is None:
+        return value
+    if isinstance(allowed[0], str):
+        if value not in allowed:
+            raise ScenarioError(f"{key} = {value!r}: must be {_allowed_text(allowed)}")
+        return value
+    is_int = isinstance(allowed[0], int) and isinstance(allowed[1], int)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kind = "a whole number" if is_int else "a number"
+        raise ScenarioError(f"{key} = {value!r}: must be {kind} from {allowed[0]} to {allowed[1]}")
+    if is_int and not float(value).is_integer():
+        raise ScenarioError(f"{key} = {value!r}: must be a whole number from {allowed[0]} to {allowed[1]}")
+    if not allowed[0] <= value <= allowed[1]:
+        raise ScenarioError(f"{key} = {value!r}: out of range, must be {_allowed_text(allowed)}")
+    return int(value) if is_int else float(value)
+
+
+ORG_RANGES: dict[str, Any] = {
+    "technicians": (1, 1_000_000),
+    "facilities": (1, 10_000),
+    "team_size": (2, 100),
+    "network": None,
+    "neighbours": (0, 100),
+    "rewire_share": (0.0, 1.0),
+    "cross_facility_ties": (0.0, 10.0),
+    "pilot_technicians": (0, 1000),
+    "volunteers": None,
+    "distrust_share": (0.01, 0.99),
+    "fear_share": (0.01, 0.99),
+}
+
+
+def _build_table(cls: type, table: Any, key: str, ranges: dict[str, Any]) -> Any:
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{key} = {table!r}: must be a table")
+    names = {f.name for f in fields(cls)}
+    values = {}
+    for k, v in table.items():
+        full = f"{key}.{k}"
+        if k not in names:
+            raise ScenarioError(f"{full}: unknown key (allowed: {', '.join(sorted(names))})")
+        values[k] = _check_value(full, v, ranges.get(k), True)
+    return cls(**values)
+
+
+def _build_champions(table: Any, key: str, technicians: int) -> Champions:
+    ranges = {"count": (0, technicians), "strategy": CHAMPION_STRATEGIES}
+    return _build_table(Champions, table, key, ranges)
+
+
+def _build_gate(table: Any, key: str) -> Gate:
+    return _build_table(Gate, table, key, {"min_active_share": (0.0, 1.0), "weeks": (1, 520)})
+
+
+def _build_waves(items: Any, org: Organisation, weeks: int) -> tuple[Wave, ...]:
+    if not isinstance(items, list):
+        raise ScenarioError(f"waves = {items!r}: must be a list of tables ([[waves]])")
+    waves, seen = [], set()
+    for i, item in enumerate(items, start=1):
+        key = f"waves[{i}]"
+        if not isinstance(item, dict):
+            raise ScenarioError(f"{key} = {item!r}: must be a table")
+        unknown = set(item) - {"facilities", "week", "gate"}
+        if unknown:
+            raise ScenarioError(f"{key}.{sorted(unknown)[0]}: unknown key (allowed: facilities, gate, week)")
+        facs = item.get("facilities")
+        if not isinstance(facs, list) or not facs:
+            raise ScenarioError(f"{key}.facilities = {facs!r}: must be a non-empty list of facility numbers")
+        for f in facs:
+            _check_value(f"{key}.facilities", f, (1, org.facilities))
+            if f in seen:
+                raise ScenarioError(f"{key}.facilities = {f!r}: facility already in an earlier wave")
+            seen.add(f)
+        week = _check_value(f"{key}.week", item.get("week", 1), (1, weeks))
+        gate = _build_gate(item["gate"], f"{key}.gate") if "gate" in item else None
+        waves.append(Wave(tuple(int(f) - 1 for f in facs), week, gate))
+    missing = sorted(set(range(1, org.facilities + 1)) - seen)
+    if missing:
+        raise ScenarioError(f"waves: facilities {missing} are in no wave; every facility needs one")
+    return tuple(waves)
+
+
+def _build_interventions(items: Any, org: Organisation, weeks: int) -> tuple[Intervention, ...]:
+    if not isinstance(items, list):
+        raise ScenarioError(f"interventions = {items!r}: must be a list of tables ([[interventions]])")
+    out = []
+    for i, item in enumerate(items, start=1):
+        key = f"interventions[{i}]"
+        if not isinstance(item, dict):
+            raise ScenarioError(f"{key} = {item!r}: must be a table")
+        if "week" not in item:
+            raise ScenarioError(f"{key}.week: missing; say from which week the change applies")
+        week = _check_value(f"{key}.week", item["week"], (1, weeks))
+        label = str(item.get("label", ""))
+        cost = _check_value(f"{key}.cost", item.get("cost", 0.0), (0.0, 1e12))
+        champions = None
+        levers: dict[str, Any] = {}
+        for k, v in item.items():
+            if k in ("week", "label", "cost"):
+                continue
+            if k == "champions":
+                champions = _build_champions(v, f"{key}.champions", org.technicians)
+            elif k in LEVER_RANGES:
+                levers[k] = _check_value(f"{key}.{k}", v, LEVER_RANGES[k])
+            else:
+                allowed = ", ".join(["champions", "cost", "label", "week", *LEVER_RANGES])
+                raise ScenarioError(f"{key}.{k}: unknown lever (allowed: {allowed})")
+        if not levers and champions is None:
+            raise ScenarioError(f"{key}: changes nothing; give at least one lever or champions")
+        out.append(Intervention(week, levers, champions, label, cost))
+    return tuple(sorted(out, key=lambda x: x.week))
+
+
+TOP_KEYS = {"name", "weeks", "organisation", "levers", "onboarding", "waves", "champions",
+            "interventions", "behaviour", "description"}
+
+
+def scenario_from_dict(data: dict[str, Any], *, name: str = "scenario") -> Scenario:
+    """Build and validate a scenario from a parsed TOML document.
+
+    Args:
+        data: the parsed document.
+        name: the scenario's name when the document does not give one.
+
+    Returns:
+        The validated scenario.
+
+    Raises:
+        ScenarioError: naming the first bad key, its value and what is allowed.
+    """
+    for k in data:
+        if k not in TOP_KEYS:
+            raise ScenarioError(f"{k}: unknown key (allowed: {', '.join(sorted(TOP_KEYS))})")
+    weeks = _check_value("weeks", data.get("weeks", 78), (1, 1040))
+    org = _build_table(Organisation, data.get("organisation", {}), "organisation", ORG_RANGES)
+    if org.network != "generated" and not isinstance(org.network, str):
+        raise ScenarioError(f"organisation.network = {org.network!r}: must be 'generated' or a CSV path")
+    if org.pilot_technicians > org.technicians:
+        raise ScenarioError(
+            f"organisation.pilot_technicians = {org.pilot_technicians}: more than the "
+            f"{org.technicians} technicians")
+    if org.network == "generated" and org.technicians < org.facilities:
+        raise ScenarioError(
+            f"organisation.facilities = {org.facilities}: more facilities than the "
+            f"{org.technicians} technicians")
+    levers = _build_table(Levers, data.get("levers", {}), "levers", LEVER_RANGES)
+    onboarding = _build_table(Onboarding, data.get("onboarding", {}), "onboarding",
+                              {"mode": TRAINING_MODES, "hours": (0.0, 40.0)})
+    waves = _build_waves(data["waves"], org, weeks) if "waves" in data else ()
+    champions = (_build_champions(data["champions"], "champions", org.technicians)
+                 if "champions" in data else None)
+    interventions = _build_interventions(data.get("interventions", []), org, weeks)
+    behaviour = Behaviour.from_dict(data.get("behaviour", {}), error=ScenarioError)
+    return Scenario(str(data.get("name", name)), weeks, org, levers, onboarding, waves,
+                    champions, interventions, behaviour)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a scenario TOML file.
+
+    Relative edge-list paths in `organisation.network` are resolved against the file's folder.
+
+    Raises:
+        ScenarioError: the file is missing, is not TOML, or has a bad key or value.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such scenario file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        scenario = scenario_from_dict(data, name=path.stem)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+    net = scenario.organisation.network
+    if net != "generated" and not Path(net).is_absolute():
+        org = replace(scenario.organisation, network=str((path.parent / net).resolve()))
+        scenario = replace(scenario, organisation=org)
+    return scenario

@@ -1,0 +1,81 @@
+from pathlib import Path
+
+import pytest
+
+from model.scenario import ScenarioError, load_scenario, scenario_from_dict
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "seed_data" / "scenarios"
+
+
+@pytest.mark.parametrize("name", ["pilot", "rollout", "turnaround", "waves"])
+def test_presets_load(name):
+    spec = load_scenario(SCENARIOS / f"{name}.toml")
+    assert spec.name == name
+
+
+def test_turnaround_calendar_is_data():
+    spec = load_scenario(SCENARIOS / "turnaround.toml")
+    weeks = [iv.week for iv in spec.interventions]
+    assert weeks == sorted(weeks) and min(weeks) == 26
+    assert any(iv.champions and iv.champions.strategy == "pilot" for iv in spec.interventions)
+    assert any(iv.levers.get("friction_minutes") == 0.5 for iv in spec.interventions)
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"speed": 1}, "speed: unknown key (allowed: behaviour, champions, description, "
+                       "interventions, levers, name, onboarding, organisation, waves, weeks)"),
+        ({"levers": {"friction_minutes": 90}},
+         "levers.friction_minutes = 90: out of range, must be a number from 0.0 to 60.0"),
+        ({"levers": {"friction_minutes": "ten"}},
+         "levers.friction_minutes = 'ten': must be a number from 0.0 to 60.0"),
+        ({"levers": {"kpi": "speed"}},
+         "levers.kpi = 'speed': must be one of tickets_closed, balanced, downtime_prevented"),
+        ({"levers": {"alerts_per_week": 2.5}},
+         "levers.alerts_per_week = 2.5: must be a whole number from 0 to 20"),
+        ({"organisation": {"technicians": 0}},
+         "organisation.technicians = 0: out of range, must be a number from 1 to 1000000"),
+        ({"organisation": {"colour": "red"}}, "organisation.colour: unknown key"),
+        ({"behaviour": {"w_trust": -1}},
+         "behaviour.w_trust = -1: out of range, must be a number from 0.0 to 10.0"),
+        ({"interventions": [{"week": 5, "magic": 1}]}, "interventions[1].magic: unknown lever"),
+        ({"interventions": [{"friction_minutes": 1}]},
+         "interventions[1].week: missing; say from which week the change applies"),
+        ({"interventions": [{"week": 5}]},
+         "interventions[1]: changes nothing; give at least one lever or champions"),
+        ({"interventions": [{"week": 5, "champions": {"count": 3, "strategy": "loudest"}}]},
+         "interventions[1].champions.strategy = 'loudest': must be one of pilot, degree, trust, "
+         "facility, random"),
+        ({"organisation": {"facilities": 3}, "waves": [{"facilities": [1, 2]}]},
+         "waves: facilities [3] are in no wave; every facility needs one"),
+        ({"organisation": {"facilities": 3},
+          "waves": [{"facilities": [1, 2, 3]}, {"facilities": [2]}]},
+         "waves[2].facilities = 2: facility already in an earlier wave"),
+        ({"weeks": 10, "interventions": [{"week": 11, "kpi": "balanced"}]},
+         "interventions[1].week = 11: out of range, must be a number from 1 to 10"),
+    ],
+)
+def test_bad_scenarios_name_key_value_and_range(doc, message):
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(doc)
+    assert str(info.value).startswith(message)
+
+
+def test_load_names_the_file(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[levers]\nsupport = 2\n")
+    with pytest.raises(ScenarioError, match=r"bad.toml: levers.support = 2: out of range"):
+        load_scenario(path)
+    path.write_text("[levers\n")
+    with pytest.raises(ScenarioError, match=r"bad.toml: not valid TOML"):
+        load_scenario(path)
+    with pytest.raises(ScenarioError, match=r"nope.toml: no such scenario file"):
+        load_scenario(tmp_path / "nope.toml")
+
+
+def test_relative_edge_list_resolves_against_the_scenario(tmp_path):
+    (tmp_path / "net.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "s.toml").write_text('[organisation]\nnetwork = "net.csv"\n')
+    spec = load_scenario(tmp_path / "s.toml")
+    assert spec.organisation.network == str(tmp_path / "net.csv")
