@@ -67,19 +67,28 @@ def friction_effort(levers: Levers, p: dict) -> np.ndarray:
     return p["w_friction"] * levers.friction_minutes / 5.0 * amplifier
 
 
+def static_utility(state: dict, p: dict) -> np.ndarray:
+    """The time-invariant part of E1: baseline, innovativeness and social threshold."""
+    return (p["base_utility"] - 0.5 * p["w_trust"] + p["w_innovativeness"] * state["z"]
+            - p["w_social"] * state["threshold"])
+
+
 def utility(state: dict, exposure: np.ndarray, coached: np.ndarray, levers: Levers,
             p: dict) -> np.ndarray:
-    """E1: the weekly usage utility (logit of the probability of using the tool)."""
-    return (p["base_utility"]
-            + p["w_innovativeness"] * state["z"]
-            + p["w_trust"] * (state["trust"] - 0.5)
+    """E1: the weekly usage utility (logit of the probability of using the tool).
+
+    U = base + w_innov z + w_trust (T - 0.5) + w_comp C + w_support support - felt effort
+        - shock * last week's false alarms + w_social (exposure - threshold) + w_incentive K
+        - w_fear F + w_coached coached
+    """
+    felt = p["friction_foresight"] + (1.0 - p["friction_foresight"]) * state["active"]
+    levers_part = p["w_support"] * levers.support + p["w_incentive"] * KPIS[levers.kpi]
+    return (state["static_utility"] + levers_part
+            + p["w_trust"] * state["trust"]
             + p["w_competence"] * state["competence"]
-            + p["w_support"] * levers.support
-            - friction_effort(levers, p) * (p["friction_foresight"]
-                                            + (1.0 - p["friction_foresight"]) * state["active"])
+            - friction_effort(levers, p) * felt
             - p["false_alarm_shock"] * state["last_false_alarms"]
-            + p["w_social"] * (exposure - state["threshold"])
-            + p["w_incentive"] * KPIS[levers.kpi]
+            + p["w_social"] * exposure
             - p["w_fear"] * state["fear"]
             + p["w_coached"] * coached)
 
@@ -115,6 +124,7 @@ class Engine:
         self.live_fac = np.zeros((self.R, population.n_facilities), dtype=bool)
         self.champion_capacity = scenario.levers.champion_capacity
         self.state = self._initial_state()
+        self.state["static_utility"] = static_utility(self.state, self.p).astype(FLOAT)
         self.coached = np.zeros((self.R, self.N), dtype=bool)
         self.pending_champions: list[Champions] = []
         self.week = 0
@@ -291,23 +301,39 @@ class Engine:
     # ------------------------------------------------------------------ observations
     def facility_share(self, values: np.ndarray) -> np.ndarray:
         """Sum of (R, N) values per facility: (R, F)."""
-        return np.add.reduceat(values.astype(float), self.starts, axis=1)
+        return np.add.reduceat(values.astype(FLOAT), self.starts, axis=1)
 
-    def observe(self) -> dict[str, dict[str, np.ndarray]]:
-        """This week's outcomes: per replicate (R,) overall and (R, F) per facility."""
+    def observe(self) -> np.ndarray:
+        """This week's per-facility sums (7, R, F): active, live, depth, lapsed, trust, competence, ever.
+
+        Cheap to record each week; `outcome_shares` turns a stack of them into shares.
+        """
         s = self.state
-        live = self.live_fac[:, self.fac]
         active = s["active"]
-        stacked = np.stack([active, live, active * depth_per_user(s, self.levers, self.p),
-                            s["ever"] & ~active, s["trust"], s["competence"]]).astype(FLOAT)
-        fac = np.add.reduceat(stacked, self.starts, axis=2)  # (6, R, F)
-        size = np.maximum(self.fac_size, 1).astype(FLOAT)
-        return {"overall": _shares(fac.sum(axis=2, dtype=np.float64), float(self.N)),
-                "facility": _shares(fac.astype(np.float64), size)}
+        x = np.empty((len(SUMS), self.R, self.N), dtype=FLOAT)
+        x[0] = active
+        x[1] = self.live_fac[:, self.fac]
+        x[2] = active * depth_per_user(s, self.levers, self.p)
+        x[3] = s["ever"] & ~active
+        x[4] = s["trust"]
+        x[5] = s["competence"]
+        x[6] = s["ever"]
+        return np.add.reduceat(x, self.starts, axis=2)
+
+
+SUMS = ("active", "live", "depth", "lapsed", "trust", "competence", "ever")
+
+
+def outcome_shares(sums: np.ndarray, facility_sizes: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """Shares from stacked weekly sums (W, 7, R, F): overall (W, R) and per facility (W, R, F)."""
+    sums = sums.astype(np.float64)
+    size = np.maximum(facility_sizes, 1).astype(np.float64)
+    return {"overall": _shares(sums.sum(axis=3), float(facility_sizes.sum())),
+            "facility": _shares(sums, size)}
 
 
 def _shares(sums: np.ndarray, n) -> dict[str, np.ndarray]:
-    active, live, depth, lapsed, trust, competence = sums
+    active, live, depth, lapsed, trust, competence, ever = np.moveaxis(sums, 1, 0)
     n_live = np.maximum(live, 1.0)
     return {
         "active_share": active / n,
@@ -317,6 +343,7 @@ def _shares(sums: np.ndarray, n) -> dict[str, np.ndarray]:
         "mean_trust": trust / n,
         "mean_competence": competence / n,
         "downtime_reduction": DOWNTIME_REDUCTION_AT_FULL_USE * depth / n,
+        "ever_share": ever / n,
     }
 
 

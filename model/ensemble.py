@@ -98,8 +98,7 @@ def run_ensemble(scenario: Scenario, *, runs: int = 100, weeks: int | None = Non
                           model.population.facility_names, model.wave_open_weeks())
 
 
-JSON_METRICS = ("active_share", "active_share_live", "depth", "lapsed_share", "mean_trust",
-                "mean_competence", "downtime_reduction")
+JSON_METRICS = OVERALL_METRICS
 JSON_STATS = ("mean", "p05", "p25", "p50", "p75", "p95")
 
 

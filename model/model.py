@@ -9,12 +9,12 @@ import numpy as np
 
 from model.agents import Technician
 from model.behaviour import Behaviour
-from model.engine import Engine
+from model.engine import Engine, outcome_shares
 from model.population import Population, build_population
 from model.scenario import Intervention, Scenario
 
 OVERALL_METRICS = ("active_share", "active_share_live", "depth", "lapsed_share", "mean_trust",
-                   "mean_competence", "downtime_reduction")
+                   "mean_competence", "downtime_reduction", "ever_share")
 
 
 class AdoptionModel(mesa.Model):
@@ -41,7 +41,7 @@ class AdoptionModel(mesa.Model):
             self._schedule(Intervention(week=1, champions=scenario.champions, label="champions"))
         for intervention in scenario.interventions:
             self._schedule(intervention)
-        self.datacollector = mesa.DataCollector(model_reporters={"outcomes": self.engine.observe})
+        self.datacollector = mesa.DataCollector(model_reporters={"facility_sums": self.engine.observe})
 
     def _schedule(self, intervention: Intervention) -> None:
         action = partial(self.apply_intervention, intervention)
@@ -63,8 +63,8 @@ class AdoptionModel(mesa.Model):
 
     def outcomes(self, scope: str = "overall") -> dict[str, np.ndarray]:
         """Collected outcomes stacked over weeks: (W, R) overall or (W, R, F) per facility."""
-        rows = self.datacollector.model_vars["outcomes"]
-        return {m: np.stack([row[scope][m] for row in rows]) for m in OVERALL_METRICS}
+        sums = np.stack(self.datacollector.model_vars["facility_sums"])
+        return outcome_shares(sums, self.population.facility_sizes)[scope]
 
     def wave_open_weeks(self) -> np.ndarray:
         """Week each wave went live, per replicate (R, waves); 0 if it never opened."""

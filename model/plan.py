@@ -1,0 +1,110 @@
+"""Intervention plans: what the organisation could do next, in the scenarios' vocabulary, with costs.
+
+A plan is a TOML file of `[[interventions]]` (weeks counted from the rollout start, like the
+data) and an optional `[costs]` table. Costs are an intervention's own `cost` plus the hours it
+consumes: champions' coaching hours and training hours, at a wage per hour.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from model.scenario import Intervention, Scenario, ScenarioError, _build_interventions, _build_table
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Money per unit of what interventions consume, and what downtime costs."""
+
+    wage_per_hour: float = 45.0
+    """Loaded hourly cost of a technician (training hours, champions' coaching hours)."""
+    champion_hours_per_week: float = 4.0
+    """Hours a week each champion spends coaching instead of working orders."""
+    downtime_hours_per_week: float = 60.0
+    """Unplanned downtime hours a week across the organisation before the tool."""
+    downtime_cost_per_hour: float = 0.0
+    """What an hour of unplanned downtime costs (0: report hours only)."""
+
+
+COST_RANGES = {"wage_per_hour": (0.0, 10_000.0), "champion_hours_per_week": (0.0, 40.0),
+               "downtime_hours_per_week": (0.0, 1e7), "downtime_cost_per_hour": (0.0, 1e9)}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A named set of future interventions."""
+
+    name: str
+    interventions: tuple[Intervention, ...] = ()
+    costs: Costs = field(default_factory=Costs)
+    description: str = ""
+
+    def apply(self, scenario: Scenario, *, after_week: int) -> Scenario:
+        """The scenario with this plan's interventions added to the recorded ones.
+
+        Raises:
+            ScenarioError: an intervention falls on or before `after_week` (already past).
+        """
+        for i, iv in enumerate(self.interventions, start=1):
+            if iv.week <= after_week:
+                raise ScenarioError(
+                    f"plan {self.name!r}: interventions[{i}].week = {iv.week} is in the past "
+                    f"(the data runs to week {after_week}); plan from week {after_week + 1}")
+        merged = tuple(sorted(scenario.interventions + self.interventions, key=lambda x: x.week))
+        return replace(scenario, interventions=merged)
+
+    def cost(self, *, horizon_week: int, technicians: int) -> float:
+        """Money the plan spends up to `horizon_week`."""
+        c, total = self.costs, 0.0
+        for iv in self.interventions:
+            total += iv.cost
+            weeks_left = max(horizon_week - iv.week + 1, 0)
+            if iv.champions is not None:
+                total += iv.champions.count * c.champion_hours_per_week * c.wage_per_hour * weeks_left
+            per_week = iv.levers.get("training_per_week", 0)
+            if per_week:
+                hours = iv.levers.get("training_hours", 8.0)
+                trained = min(per_week * weeks_left, technicians)
+                total += trained * hours * c.wage_per_hour
+        return total
+
+
+CURRENT = Plan("current plan", description="what is recorded, and nothing more")
+
+
+def plan_from_dict(data: dict[str, Any], scenario: Scenario, *, name: str = "plan") -> Plan:
+    """Build and validate a plan against the scenario it will extend.
+
+    Raises:
+        ScenarioError: an unknown key or lever, a bad value, a plan that changes nothing.
+    """
+    allowed = {"name", "description", "interventions", "costs"}
+    for key in data:
+        if key not in allowed:
+            raise ScenarioError(f"{key}: unknown key (allowed: {', '.join(sorted(allowed))})")
+    if not data.get("interventions"):
+        raise ScenarioError("interventions: a plan needs at least one [[interventions]] entry")
+    interventions = _build_interventions(data["interventions"], scenario.organisation, 10_000)
+    costs = _build_table(Costs, data.get("costs", {}), "costs", COST_RANGES)
+    return Plan(str(data.get("name", name)), interventions, costs, str(data.get("description", "")))
+
+
+def load_plan(path: str | Path, scenario: Scenario) -> Plan:
+    """Load a plan TOML file.
+
+    Raises:
+        ScenarioError: naming the file and the first problem in it.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return plan_from_dict(data, scenario, name=path.stem)
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such plan file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
