@@ -73,7 +73,7 @@ def simulate_batch(scenario: Scenario, thetas: np.ndarray, names: tuple[str, ...
     base = scenario.behaviour.as_dict()
     beh = Behaviour(**(base | {n: thetas[:, i] for i, n in enumerate(names)}))
     result = run_ensemble(scenario, runs=len(thetas), weeks=weeks, seed=seed, behaviour=beh,
-                          population=population)
+                          population=population, record_facilities=False)
     key = "active_share" if observable == "active" else "ever_share"
     return result.overall[key].T
 

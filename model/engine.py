@@ -46,19 +46,21 @@ def false_alarms(u: np.ndarray, alerts: int, precision: float) -> np.ndarray:
     """
     q = 1.0 - precision
     pmf = [comb(alerts, k) * q**k * (1.0 - q) ** (alerts - k) for k in range(alerts + 1)]
-    n_false = np.zeros(u.shape)
-    for level in np.cumsum(pmf)[:-1]:
+    n_false = np.zeros(u.shape, dtype=u.dtype)
+    for level in np.cumsum(pmf)[:-1]:  # how many CDF levels lie below u
         n_false += u > level
     return n_false
 
 
 def update_trust(trust: np.ndarray, n_false: np.ndarray, alerts: int, transparency: float,
-                 p: dict) -> np.ndarray:
-    """E8: hits raise trust toward 1, false alarms (softened by transparency) pull it toward 0."""
-    hits = alerts - n_false
-    loss = p["trust_loss_false_alarm"] * (1.0 - p["transparency_softening"] * transparency)
-    new = trust + p["trust_gain_hit"] * hits * (1.0 - trust) - loss * n_false * trust
-    return np.clip(new, 0.0, 1.0)
+                 p: dict, users: np.ndarray | float = 1.0) -> np.ndarray:
+    """E8: hits raise trust toward 1, false alarms (softened by transparency) pull it toward 0.
+
+    Only users see alerts: `users` masks who did (and `n_false` is zero for the others).
+    """
+    gain = p["trust_gain_hit"] * (alerts * users - n_false)
+    loss = p["trust_loss_false_alarm"] * (1.0 - p["transparency_softening"] * transparency) * n_false
+    return np.clip(trust + gain * (1.0 - trust) - loss * trust, 0.0, 1.0)
 
 
 def friction_effort(levers: Levers, p: dict) -> np.ndarray:
@@ -73,39 +75,54 @@ def static_utility(state: dict, p: dict) -> np.ndarray:
             - p["w_social"] * state["threshold"])
 
 
-def utility(state: dict, exposure: np.ndarray, coached: np.ndarray, levers: Levers,
-            p: dict) -> np.ndarray:
+def trust_competence(state: dict, p: dict) -> np.ndarray:
+    """w_trust T + w_comp C: shared by the usage decision (E1) and the depth of use (E11)."""
+    return p["w_trust"] * state["trust"] + p["w_competence"] * state["competence"]
+
+
+def utility(state: dict, exposure: np.ndarray, coached: np.ndarray, levers: Levers, p: dict,
+            tc: np.ndarray | None = None) -> np.ndarray:
     """E1: the weekly usage utility (logit of the probability of using the tool).
 
     U = base + w_innov z + w_trust (T - 0.5) + w_comp C + w_support support - felt effort
         - shock * last week's false alarms + w_social (exposure - threshold) + w_incentive K
-        - w_fear F + w_coached coached
+        - w_fear F + w_coached coached,
+    where the felt effort is the full friction for last week's users and `friction_foresight`
+    of it for the others. Arranged so that each (R, 1) column is computed once.
     """
-    felt = p["friction_foresight"] + (1.0 - p["friction_foresight"]) * state["active"]
-    levers_part = p["w_support"] * levers.support + p["w_incentive"] * KPIS[levers.kpi]
-    return (state["static_utility"] + levers_part
-            + p["w_trust"] * state["trust"]
-            + p["w_competence"] * state["competence"]
-            - friction_effort(levers, p) * felt
-            - p["false_alarm_shock"] * state["last_false_alarms"]
-            + p["w_social"] * exposure
-            - p["w_fear"] * state["fear"]
-            + p["w_coached"] * coached)
+    effort = friction_effort(levers, p)
+    columns = (p["w_support"] * levers.support + p["w_incentive"] * KPIS[levers.kpi]
+               - effort * p["friction_foresight"])
+    user_extra = -effort * (1.0 - p["friction_foresight"])
+    tc = trust_competence(state, p) if tc is None else tc
+    u = (state["static_utility"] + columns + tc + user_extra * state["active"]
+         + p["w_social"] * exposure - p["w_fear"] * state["fear"])
+    if state["last_false_alarms"].any():
+        u -= p["false_alarm_shock"] * state["last_false_alarms"]
+    if coached.any():
+        u += p["w_coached"] * coached
+    return u
 
 
-def depth_per_user(state: dict, levers: Levers, p: dict) -> np.ndarray:
-    """E11: share of a user's work orders done with the tool (a logistic of competence, trust, effort)."""
-    y = (p["depth_base"] + p["w_competence"] * (state["competence"] - 0.5)
-         + p["w_trust"] * (state["trust"] - 0.5) - friction_effort(levers, p))
-    return 1.0 / (1.0 + np.exp(-y))
+def depth_per_user(state: dict, levers: Levers, p: dict, tc: np.ndarray | None = None) -> np.ndarray:
+    """E11: share of a user's work orders done with the tool, from the week's trust and competence.
+
+    depth = logistic(depth_base + w_comp (C - 0.5) + w_trust (T - 0.5) - effort)
+    """
+    tc = trust_competence(state, p) if tc is None else tc
+    column = (p["depth_base"] - 0.5 * (p["w_competence"] + p["w_trust"])
+              - friction_effort(levers, p))
+    return 1.0 / (1.0 + np.exp(-(column + tc)))
 
 
 class Engine:
     """State and weekly update of R replicate organisations of N technicians."""
 
     def __init__(self, population: Population, scenario: Scenario, replicates: int,
-                 rng: np.random.Generator, behaviour: Behaviour | None = None):
+                 rng: np.random.Generator, behaviour: Behaviour | None = None,
+                 record_facilities: bool = True):
         self.pop = population
+        self.record_facilities = record_facilities
         self.scenario = scenario
         self.R, self.N = replicates, population.size
         self.rng = rng
@@ -122,6 +139,7 @@ class Engine:
         self.wave_open_week = np.zeros((self.R, len(self.waves)), dtype=int)
         self.gate_streak = np.zeros(self.R, dtype=int)
         self.live_fac = np.zeros((self.R, population.n_facilities), dtype=bool)
+        self.live = np.zeros((self.R, self.N), dtype=bool)
         self.champion_capacity = scenario.levers.champion_capacity
         self.state = self._initial_state()
         self.state["static_utility"] = static_utility(self.state, self.p).astype(FLOAT)
@@ -151,7 +169,7 @@ class Engine:
                 "threshold": f(threshold), "trust": f(trust), "fear": f(fear),
                 "competence": f(competence), "active": active, "ever": active.copy(),
                 "champion": np.zeros((R, N), dtype=bool),
-                "wave_trained": np.zeros((R, N), dtype=bool)}
+                "wave_trained": np.zeros((R, N), dtype=bool), "depth": np.zeros((R, N), dtype=FLOAT)}
 
     # ------------------------------------------------------------------ levers
     def set_levers(self, **changes) -> None:
@@ -202,7 +220,7 @@ class Engine:
         self._open_waves()
         while self.pending_champions:
             self.launch_champions(self.pending_champions.pop(0))
-        live = self.live_fac[:, self.fac]
+        live = self.live
         if lv.training_per_week > 0:
             self._train_wave(live, self.rng.random(shape, dtype=FLOAT))
         if lv.transparency > 0:  # E9
@@ -212,16 +230,17 @@ class Engine:
         exposure = (self.adj_t @ s["active"].T.astype(FLOAT)).T * self.inv_degree
         # E12: use with probability logistic(U), or logistic(U + habit) for last week's users;
         # u < 1 / (1 + exp(-x)) is tested as u * (1 + exp(-x)) < 1 (one exp, no division).
-        x = utility(s, exposure, self.coached, lv, p) + p["habit"] * s["active"]
+        tc = trust_competence(s, p)
+        x = utility(s, exposure, self.coached, lv, p, tc) + p["habit"] * s["active"]
         active = live & ((u_decide * (1.0 + np.exp(-x)) < 1.0) | s["champion"])
         s["active"] = active
         s["ever"] |= active
+        s["depth"] = active * depth_per_user(s, lv, p, tc)  # E11, at the week's trust and competence
         # E7, E8: the week's alerts, hits and false alarms, for those who used it
         n_false = false_alarms(u_alert, lv.alerts_per_week, lv.alert_precision) * active
         s["last_false_alarms"] = n_false
-        trust = s["trust"]
-        s["trust"] = trust + active * (update_trust(trust, n_false, lv.alerts_per_week,
-                                                    lv.transparency, p) - trust)
+        s["trust"] = update_trust(s["trust"], n_false, lv.alerts_per_week, lv.transparency, p,
+                                  users=active)
         # E5b: competence grows with use and decays without; E9b: use eases fear
         c = s["competence"]
         s["competence"] = (c + active * p["competence_gain_use"] * (1.0 - c)
@@ -242,6 +261,7 @@ class Engine:
             newly[np.ix_(due, list(wave.facilities))] = True
             newly &= ~self.live_fac
             self.live_fac |= newly
+            self.live = self.live_fac[:, self.fac]
             techs = newly[:, self.fac]
             ob = self.scenario.onboarding
             s = self.state
@@ -304,28 +324,30 @@ class Engine:
         return np.add.reduceat(values.astype(FLOAT), self.starts, axis=1)
 
     def observe(self) -> np.ndarray:
-        """This week's per-facility sums (7, R, F): active, live, depth, lapsed, trust, competence, ever.
+        """This week's per-facility sums (6, R, F): active, live, depth, ever, trust, competence.
 
-        Cheap to record each week; `outcome_shares` turns a stack of them into shares.
+        Cheap to record each week; `outcome_shares` turns a stack of them into shares. Live counts
+        come from the facilities' status, lapsed ones as ever - active: no pass over N for them.
         """
         s = self.state
-        active = s["active"]
-        x = np.empty((len(SUMS), self.R, self.N), dtype=FLOAT)
-        x[0] = active
-        x[1] = self.live_fac[:, self.fac]
-        x[2] = active * depth_per_user(s, self.levers, self.p)
-        x[3] = s["ever"] & ~active
-        x[4] = s["trust"]
-        x[5] = s["competence"]
-        x[6] = s["ever"]
-        return np.add.reduceat(x, self.starts, axis=2)
+        x = np.empty((len(CELL_SUMS), self.R, self.N), dtype=FLOAT)
+        for i, name in enumerate(CELL_SUMS):
+            x[i] = s[name]
+        if self.record_facilities:
+            cells = np.add.reduceat(x, self.starts, axis=2)
+            live = self.live_fac * self.fac_size.astype(FLOAT)
+        else:  # calibration batches need the overall sums only
+            cells = x.sum(axis=2, keepdims=True)
+            live = (self.live_fac * self.fac_size.astype(FLOAT)).sum(axis=1, keepdims=True)
+        return np.concatenate([cells[:1], live[None], cells[1:]])
 
 
-SUMS = ("active", "live", "depth", "lapsed", "trust", "competence", "ever")
+CELL_SUMS = ("active", "depth", "ever", "trust", "competence")
+SUMS = ("active", "live", "depth", "ever", "trust", "competence")
 
 
 def outcome_shares(sums: np.ndarray, facility_sizes: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-    """Shares from stacked weekly sums (W, 7, R, F): overall (W, R) and per facility (W, R, F)."""
+    """Shares from stacked weekly sums (W, 6, R, F): overall (W, R) and per facility (W, R, F)."""
     sums = sums.astype(np.float64)
     size = np.maximum(facility_sizes, 1).astype(np.float64)
     return {"overall": _shares(sums.sum(axis=3), float(facility_sizes.sum())),
@@ -333,7 +355,8 @@ def outcome_shares(sums: np.ndarray, facility_sizes: np.ndarray) -> dict[str, di
 
 
 def _shares(sums: np.ndarray, n) -> dict[str, np.ndarray]:
-    active, live, depth, lapsed, trust, competence, ever = np.moveaxis(sums, 1, 0)
+    active, live, depth, ever, trust, competence = np.moveaxis(sums, 1, 0)
+    lapsed = ever - active
     n_live = np.maximum(live, 1.0)
     return {
         "active_share": active / n,

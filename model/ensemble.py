@@ -74,7 +74,8 @@ class EnsembleResult:
 
 def run_ensemble(scenario: Scenario, *, runs: int = 100, weeks: int | None = None,
                  seed: int | None = 0, behaviour: Behaviour | None = None,
-                 population: Population | None = None) -> EnsembleResult:
+                 population: Population | None = None,
+                 record_facilities: bool = True) -> EnsembleResult:
     """Run `runs` replicates of a scenario together for `weeks` weeks.
 
     Args:
@@ -84,6 +85,7 @@ def run_ensemble(scenario: Scenario, *, runs: int = 100, weeks: int | None = Non
         seed: seed of the model's rng; the same seed gives the same result.
         behaviour: parameters to use instead of the scenario's; may hold one value per replicate.
         population: a pre-built network to reuse.
+        record_facilities: False skips per-facility outcomes (faster; calibration's batches).
 
     Returns:
         Every replicate's weekly outcomes.
@@ -92,10 +94,10 @@ def run_ensemble(scenario: Scenario, *, runs: int = 100, weeks: int | None = Non
     if weeks < 1:
         raise ValueError(f"weeks = {weeks}: simulate at least one week")
     model = AdoptionModel(scenario, replicates=runs, rng=seed, behaviour=behaviour,
-                          population=population)
+                          population=population, record_facilities=record_facilities)
     model.run_for(weeks)
     return EnsembleResult(scenario, runs, model.outcomes("overall"), model.outcomes("facility"),
-                          model.population.facility_names, model.wave_open_weeks())
+                          model.facility_names, model.wave_open_weeks())
 
 
 JSON_METRICS = OVERALL_METRICS

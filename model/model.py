@@ -26,16 +26,19 @@ class AdoptionModel(mesa.Model):
         rng: seed or generator; all randomness goes through `self.rng`.
         behaviour: overrides the scenario's behaviour; fields may hold one value per replicate.
         population: a pre-built population (network) to reuse; built from the scenario if None.
+        record_facilities: collect per-facility outcomes (False: overall only, for calibration).
     """
 
     def __init__(self, scenario: Scenario, *, replicates: int = 1, rng=None,
-                 behaviour: Behaviour | None = None, population: Population | None = None):
+                 behaviour: Behaviour | None = None, population: Population | None = None,
+                 record_facilities: bool = True):
         super().__init__(rng=rng)
         if replicates < 1:
             raise ValueError(f"replicates = {replicates}: run at least one replicate")
         self.spec = scenario  # Mesa's own `self.scenario` holds its rng bookkeeping
         self.population = population or build_population(scenario.organisation, self.rng)
-        self.engine = Engine(self.population, scenario, replicates, self.rng, behaviour)
+        self.engine = Engine(self.population, scenario, replicates, self.rng, behaviour,
+                             record_facilities)
         self._calendar = []  # strong references: Mesa's events hold weak ones
         if scenario.champions is not None:
             self._schedule(Intervention(week=1, champions=scenario.champions, label="champions"))
@@ -64,7 +67,15 @@ class AdoptionModel(mesa.Model):
     def outcomes(self, scope: str = "overall") -> dict[str, np.ndarray]:
         """Collected outcomes stacked over weeks: (W, R) overall or (W, R, F) per facility."""
         sums = np.stack(self.datacollector.model_vars["facility_sums"])
-        return outcome_shares(sums, self.population.facility_sizes)[scope]
+        sizes = self.population.facility_sizes
+        if not self.engine.record_facilities:
+            sizes = np.array([sizes.sum()])
+        return outcome_shares(sums, sizes)[scope]
+
+    @property
+    def facility_names(self) -> tuple[str, ...]:
+        """Names of the facilities outcomes are recorded for."""
+        return self.population.facility_names if self.engine.record_facilities else ("all",)
 
     def wave_open_weeks(self) -> np.ndarray:
         """Week each wave went live, per replicate (R, waves); 0 if it never opened."""
