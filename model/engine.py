@@ -297,7 +297,12 @@ class Engine:
                                    s["competence"])
 
     def _coach(self, live: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-        """E10: each champion coaches `champion_capacity` non-users a week, own facility first."""
+        """E10: champions coach `champion_capacity` non-users a week each, own facility first.
+
+        Each eligible non-user is coached with probability q = capacity / targets (with spare
+        capacity spilling over to facilities that have too little), so the capacity holds in
+        expectation, not as a hard cap in every week.
+        """
         s, p = self.state, self.p
         champs = s["champion"] & live
         if self.champion_capacity <= 0 or not champs.any():

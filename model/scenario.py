@@ -245,6 +245,11 @@ def _build_waves(items: Any, org: Organisation, weeks: int) -> tuple[Wave, ...]:
             seen.add(f)
         week = _check_value(f"{key}.week", item.get("week", 1), (1, weeks))
         gate = _build_gate(item["gate"], f"{key}.gate") if "gate" in item else None
+        if gate is not None and i == 1:
+            raise ScenarioError(f"{key}.gate: the first wave cannot wait for a gate (nothing is live yet)")
+        if waves and week < waves[-1].week:
+            raise ScenarioError(f"{key}.week = {week}: waves must be listed in week order "
+                                f"(the previous wave starts at week {waves[-1].week})")
         waves.append(Wave(tuple(int(f) - 1 for f in facs), week, gate))
     missing = sorted(set(range(1, org.facilities + 1)) - seen)
     if missing:
