@@ -8,6 +8,7 @@ replicate of the batched engine, so a whole generation is one vectorised ensembl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from model.abc import Posterior, abc_smc
 from model.behaviour import Behaviour
 from model.ensemble import run_ensemble
 from model.model import AdoptionModel
+from model.parallel import Executor, chunked_map
 from model.population import Population
 from model.scenario import Scenario
 
@@ -78,10 +80,18 @@ def simulate_batch(scenario: Scenario, thetas: np.ndarray, names: tuple[str, ...
     return result.overall[key].T
 
 
+def batch_distances(scenario: Scenario, observed: np.ndarray, names: tuple[str, ...],
+                    observable: str, population: Population, thetas: np.ndarray,
+                    seed: int) -> np.ndarray:
+    """Root-mean-square distance of each parameter set's trajectory to the observed series."""
+    sims = simulate_batch(scenario, thetas, names, observed.size, seed, population, observable)
+    return np.sqrt(np.mean((sims - observed) ** 2, axis=1))
+
+
 def calibrate(scenario: Scenario, observed: np.ndarray, *, observable: str = "active",
               priors: dict[str, tuple[float, float]] | None = None, particles: int = 300,
               generations: int = 5, batch: int = 1000, seed: int = 0,
-              max_simulations: int = 30_000) -> Calibration:
+              max_simulations: int = 30_000, executor: Executor | None = None) -> Calibration:
     """Fit the behavioural parameters to an observed weekly series with ABC-SMC.
 
     Args:
@@ -94,6 +104,7 @@ def calibrate(scenario: Scenario, observed: np.ndarray, *, observable: str = "ac
         batch: parameter sets per vectorised simulation.
         seed: seed; the same seed gives the same posterior.
         max_simulations: the simulation budget.
+        executor: where batches run (this process, a local pool, Dask); same result for a seed.
 
     Returns:
         The calibration, with its weighted posterior sample.
@@ -107,9 +118,10 @@ def calibrate(scenario: Scenario, observed: np.ndarray, *, observable: str = "ac
     rng = np.random.default_rng(seed)
     population = AdoptionModel(scenario, rng=seed).population
 
+    work = partial(batch_distances, scenario, y, names, observable, population)
+
     def distance(thetas: np.ndarray, sim_seed: int) -> np.ndarray:
-        sims = simulate_batch(scenario, thetas, names, y.size, sim_seed, population, observable)
-        return np.sqrt(np.mean((sims - y) ** 2, axis=1))
+        return chunked_map(work, thetas, sim_seed, executor)
 
     posterior = abc_smc(distance, priors, particles=particles, generations=generations,
                         batch=batch, rng=rng, max_simulations=max_simulations)

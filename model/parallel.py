@@ -1,0 +1,80 @@
+"""Run batches of simulations on this process, a local process pool or a Dask cluster.
+
+Work is cut into fixed chunks, each with its own seed spawned from the caller's seed, and the
+results are put back in order: the same seed gives the same result whichever executor ran it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Protocol
+
+import numpy as np
+
+CHUNK = 250  # parameter sets per task: big enough to stay vectorised, small enough to spread
+
+
+class Executor(Protocol):
+    """Maps a function over argument tuples and returns the results in order."""
+
+    def map(self, fn: Callable[..., Any], args: Iterable[tuple]) -> list[Any]:
+        """Apply fn(*a) for each a, in order."""
+        ...
+
+
+class InProcess:
+    """Runs every task here, one after another."""
+
+    def map(self, fn: Callable[..., Any], args: Iterable[tuple]) -> list[Any]:
+        """Apply fn(*a) for each a, in order."""
+        return [fn(*a) for a in args]
+
+
+class LocalPool:
+    """A pool of worker processes on this machine (the default for calibration and sweeps)."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def map(self, fn: Callable[..., Any], args: Iterable[tuple]) -> list[Any]:
+        """Apply fn(*a) for each a in worker processes, in order."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers)
+        return list(self._pool.map(_star, [(fn, a) for a in args]))
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+class DaskCluster:
+    """Tasks on a Dask cluster, e.g. the scheduler at CHASM_DASK_ADDRESS."""
+
+    def __init__(self, address_or_client: Any):
+        from distributed import Client
+
+        self.client = (address_or_client if isinstance(address_or_client, Client)
+                       else Client(address_or_client))
+
+    def map(self, fn: Callable[..., Any], args: Iterable[tuple]) -> list[Any]:
+        """Apply fn(*a) for each a on the cluster, in order."""
+        futures = [self.client.submit(fn, *a, pure=False) for a in args]
+        return self.client.gather(futures)
+
+
+def _star(item: tuple[Callable[..., Any], tuple]) -> Any:
+    fn, args = item
+    return fn(*args)
+
+
+def chunked_map(fn: Callable[[np.ndarray, int], np.ndarray], thetas: np.ndarray, seed: int,
+                executor: Executor | None = None) -> np.ndarray:
+    """fn(chunk, chunk_seed) over fixed chunks of the rows of `thetas`, concatenated in order."""
+    starts = range(0, len(thetas), CHUNK)
+    seeds = np.random.SeedSequence(seed).spawn(len(starts))
+    args = [(thetas[s:s + CHUNK], int(ss.generate_state(1)[0])) for s, ss in zip(starts, seeds, strict=True)]
+    return np.concatenate((executor or InProcess()).map(fn, args))

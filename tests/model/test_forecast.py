@@ -1,0 +1,100 @@
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from app import cli
+from model.calibrate import calibrate
+from model.ensemble import run_ensemble
+from model.forecast import forecast_plans, rank_plans
+from model.plan import load_plan, plan_from_dict
+from model.scenario import ScenarioError
+
+from .conftest import REFERENCE
+
+
+@pytest.fixture(scope="module")
+def calibration(presets):
+    y = run_ensemble(presets["rollout"], runs=1, seed=11).overall["active_share"][:30, 0]
+    return calibrate(presets["rollout"], y, particles=100, generations=3, batch=500, seed=2,
+                     max_simulations=4000)
+
+
+def _plan(presets, doc):
+    return plan_from_dict(doc, presets["rollout"])
+
+
+def test_forecast_bands_probability_and_ranking(presets, calibration):
+    champions = _plan(presets, {"name": "12 champions in week 32", "interventions": [
+        {"week": 32, "champions": {"count": 12, "strategy": "pilot"}, "cost": 1000}]})
+    embed = _plan(presets, {"name": "embed in the CMMS", "interventions": [
+        {"week": 32, "friction_minutes": 0.5, "kpi": "downtime_prevented", "cost": 150000}],
+        "costs": {"downtime_cost_per_hour": 2000}})
+    forecasts = forecast_plans(calibration, horizon=26, plans=(champions, embed), target=0.7,
+                               draws=100, seed=1)
+    bands = forecasts[0].bands()
+    assert list(bands["week"]) == list(range(31, 57))
+    assert (bands["p025"] <= bands["p10"]).all() and (bands["p10"] <= bands["p50"]).all()
+    assert (bands["p50"] <= bands["p90"]).all() and (bands["p90"] <= bands["p975"]).all()
+    for alternative in forecasts[1:]:
+        assert alternative.expected_at_horizon > forecasts[0].expected_at_horizon + 0.05
+    ranked = rank_plans(forecasts)
+    assert ranked["probability_of_target"].is_monotonic_decreasing
+    assert ranked.iloc[-1]["plan"] == "current plan"
+    by_plan = ranked.set_index("plan")
+    assert by_plan.loc["embed in the CMMS", "downtime_saving"] > 0
+    assert by_plan.loc["embed in the CMMS", "cost_per_point"] == pytest.approx(
+        150000 / by_plan.loc["embed in the CMMS", "points_gained"])
+    assert forecasts[1].cost > 1000  # champions' coaching hours are costed too
+
+
+def test_forecast_is_reproducible(calibration):
+    a = forecast_plans(calibration, horizon=8, draws=50, seed=3)[0].bands()
+    b = forecast_plans(calibration, horizon=8, draws=50, seed=3)[0].bands()
+    assert a.equals(b)
+
+
+def test_plan_in_the_past_or_with_unknown_lever_is_refused(presets, calibration, tmp_path):
+    past = _plan(presets, {"interventions": [{"week": 10, "kpi": "balanced"}]})
+    with pytest.raises(ScenarioError, match=r"interventions\[1\].week = 10 is in the past "
+                                            r"\(the data runs to week 30\); plan from week 31"):
+        forecast_plans(calibration, horizon=4, plans=(past,))
+    path = tmp_path / "p.toml"
+    path.write_text("[[interventions]]\nweek = 40\nbudget = 3\n")
+    with pytest.raises(ScenarioError, match=r"p.toml: interventions\[1\].budget: unknown lever"):
+        load_plan(path, presets["rollout"])
+
+
+def test_standalone_series_forecast_contract(tmp_path):
+    curve = np.loadtxt(REFERENCE / "korean_family_planning_yearly_curve.csv", delimiter=",",
+                       skiprows=1, usecols=3)
+    path = tmp_path / "kfamily.csv"
+    path.write_text("period,adoption_share\n" + "".join(
+        f"{i},{v}\n" for i, v in enumerate(curve, start=1)))
+    cli._register_commands()
+    result = CliRunner().invoke(cli.app, ["forecast", "--series", str(path), "--train", "6",
+                                          "--horizon", "4", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["method"] and doc["baseline"]["method"] == "bass"
+    assert [f["period"] for f in doc["forecast"]] == [7, 8, 9, 10]
+    for row in doc["forecast"]:
+        assert set(row) == {"period", "mean", "p10", "p50", "p90"}
+        assert 0 <= row["p10"] <= row["p50"] <= row["p90"] <= 1
+    assert [f["period"] for f in doc["baseline"]["forecast"]] == [7, 8, 9, 10]
+    errors = np.abs(np.array([f["mean"] for f in doc["forecast"]]) - curve[6:])
+    assert errors.mean() < 0.1
+
+
+def test_standalone_series_bad_input(tmp_path):
+    cli._register_commands()
+    path = tmp_path / "s.csv"
+    path.write_text("period,share\n1,0.1\n")
+    result = CliRunner().invoke(cli.app, ["forecast", "--series", str(path), "--train", "6", "--json"])
+    assert result.exit_code == 1
+    assert "needs columns period,adoption_share (found period,share)" in result.stderr
+    path.write_text("period,adoption_share\n1,0.1\n2,0.2\n3,0.25\n")
+    result = CliRunner().invoke(cli.app, ["forecast", "--series", str(path), "--train", "3"])
+    assert result.exit_code == 1
+    assert "3 weeks of data; calibration needs at least 6" in result.stderr
