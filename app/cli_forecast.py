@@ -9,9 +9,6 @@ from typing import Annotated
 import typer
 
 from app.cli import app
-from model.calibrate import CalibrationError
-from model.scenario import ScenarioError
-from model.series import forecast_series, read_series
 
 
 def _fail(message: str) -> None:
@@ -32,6 +29,10 @@ def forecast(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Forecast adoption with the calibrated model and the Bass baseline."""
+    from model.calibrate import CalibrationError
+    from model.scenario import ScenarioError
+    from model.series import forecast_series, read_series
+
     if series is None:
         from app.forecasting import forecast_from_store
 

@@ -9,8 +9,6 @@ from typing import Annotated
 import typer
 
 from app.cli import app
-from model.ensemble import ensemble_to_json, run_ensemble
-from model.scenario import ScenarioError, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "seed_data" / "scenarios"
 
@@ -38,6 +36,9 @@ def simulate(
     """Run an ensemble of a scenario and summarise adoption week by week."""
     if as_json and csv is not None:
         raise typer.BadParameter("give --json or --csv, not both", param_hint="--json/--csv")
+    from model.ensemble import ensemble_to_json, run_ensemble
+    from model.scenario import ScenarioError, load_scenario
+
     try:
         spec = load_scenario(scenario)
         result = run_ensemble(spec, runs=runs, weeks=weeks, seed=seed)
@@ -58,12 +59,31 @@ def simulate(
 
 @app.command()
 def serve() -> None:
-    """Start Chasm. Until the web app lands, runs the seed case's scenarios and prints them."""
+    """Start Chasm on the configured database, loading the demo organisation on first start.
+
+    Until the web app lands, prints the stored adoption and the seed case's simulated scenarios.
+    """
+    from db.demo import prepare_first_start
+    from db.engine import get_engine
+    from db.queries import weekly_metrics
+    from model.ensemble import run_ensemble
+    from model.scenario import load_scenario
+
+    engine = get_engine()
+    if prepare_first_start(engine) is not None:
+        typer.echo("Loaded the demo organisation (first start).")
+    metrics = weekly_metrics(engine)
+    if not metrics.empty:
+        weekly = metrics.groupby("week_start")[["active_users", "technicians"]].sum()
+        share = weekly["active_users"] / weekly["technicians"]
+        typer.echo(f"Stored: {metrics['facility'].nunique()} facilities, {len(weekly)} weeks; "
+                   f"latest active share {share.iloc[-1]:.0%} (week of {share.index[-1]}).")
     for name in ("pilot", "rollout", "turnaround"):
         spec = load_scenario(SCENARIOS / f"{name}.toml")
         result = run_ensemble(spec, runs=200, seed=0)
         months = ", ".join(f"m{m} {mean:.0%}" for m, _, mean, _, _ in _month_rows(result)
                            if m in (1, 3, 6, 12, 18))
         typer.echo(f"{name:>10}: {months}")
-    typer.echo("The web app (http://localhost:8501) arrives with the UI; try "
-               "`chasm simulate seed_data/scenarios/turnaround.toml`.")
+    typer.echo("The web app (http://localhost:8501) arrives with the UI; meanwhile try "
+               "`.venv/bin/chasm metrics` and "
+               "`.venv/bin/chasm simulate seed_data/scenarios/turnaround.toml`.")

@@ -2,4 +2,178 @@
 
 from __future__ import annotations
 
-from app.cli import app  # noqa: F401  (commands register themselves on the shared Typer app)
+import json
+import logging
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.cli import app
+
+db_app = typer.Typer(help="Manage the metrics database.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo organisation.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+
+
+class UploadKind(StrEnum):
+    facility_week = "facility-week"
+    technician_week = "technician-week"
+
+
+class Job(StrEnum):
+    ingest_inbox = "ingest-inbox"
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def _store():  # type: ignore[no-untyped-def]
+    """The process's engine, refusing an out-of-date schema."""
+    from db.engine import get_engine
+    from db.errors import SchemaOutOfDateError
+    from db.migrate import require_current_schema
+
+    engine = get_engine()
+    try:
+        require_current_schema(engine)
+    except SchemaOutOfDateError as error:
+        raise _fail(str(error)) from None
+    return engine
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations up to the latest schema."""
+    from db.config import get_settings
+    from db.engine import get_engine
+    from db.migrate import current_revision, upgrade
+
+    upgrade()
+    url = get_settings().resolved_database_url
+    revision = current_revision(get_engine())
+    typer.echo(f"Database {_safe(url)} is at schema revision {revision}.")
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    kind: Annotated[UploadKind | None, typer.Option(help="Default: guessed from headers.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+    by: Annotated[str | None, typer.Option(help="Who is uploading (audit log).")] = None,
+) -> None:
+    """Validate a CSV/XLSX upload and store it (all or nothing). Exit 1 if rejected."""
+    from db.errors import IngestError
+    from db.ingest import ingest_file
+
+    engine = _store()
+    try:
+        report = ingest_file(
+            file, engine=engine, kind=kind.value if kind else None, dry_run=dry_run, uploaded_by=by
+        )
+    except IngestError as error:
+        if as_json:
+            typer.echo(json.dumps(error.as_json(), indent=2))
+            raise typer.Exit(1) from None
+        warnings = "".join(f"\n  warning: {w}" for w in error.warnings)
+        raise _fail(f"{error}{warnings}") from None
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2))
+        return
+    typer.echo(_accepted_text(report))
+    for warning in report.warnings:
+        typer.echo(f"  warning: {warning}")
+
+
+def _accepted_text(report) -> str:  # type: ignore[no-untyped-def]
+    counts = f"{report.inserted} inserted, {report.updated} updated, {report.unchanged} unchanged"
+    if report.dry_run:
+        name = f"{report.file_name} ({report.kind})"
+        return f"Dry run: {name} would be accepted: {counts}. Nothing was written."
+    nothing = "" if report.changed_anything else " Nothing changed."
+    return f"Accepted {report.file_name} ({report.kind}): {counts}.{nothing}"
+
+
+@app.command()
+def metrics(
+    facility: Annotated[str | None, typer.Option(help="Only this facility.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Write CSV to this file.")] = None,
+) -> None:
+    """Print the stored weekly facility metrics."""
+    from db import queries
+
+    if as_json and csv:
+        raise typer.BadParameter("use either --json or --csv, not both")
+    frame = queries.weekly_metrics(_store(), facility=facility)
+    if as_json:
+        frame["week_start"] = frame["week_start"].map(lambda d: d.isoformat())
+        typer.echo(frame.astype(object).where(frame.notna(), None).to_json(orient="records", indent=2))
+    elif csv:
+        frame.to_csv(csv, index=False)
+        typer.echo(f"Wrote {len(frame)} rows to {csv}.")
+    elif frame.empty:
+        typer.echo("No weekly metrics stored" + (f" for {facility}." if facility else "."))
+    else:
+        typer.echo(frame.to_string(index=False))
+
+
+@app.command()
+def uploads(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the upload audit log, newest first."""
+    from db import queries
+
+    frame = queries.uploads(_store())
+    frame["uploaded_at"] = frame["uploaded_at"].map(lambda t: t.strftime("%Y-%m-%d %H:%M"))
+    if as_json:
+        typer.echo(frame.to_json(orient="records", indent=2))
+    elif frame.empty:
+        typer.echo("No uploads yet.")
+    else:
+        frame["sha256"] = frame["sha256"].str.slice(0, 12)
+        typer.echo(frame.to_string(index=False))
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Load the demo organisation through the ingest path (idempotent)."""
+    from db.demo import load_demo
+
+    loaded = load_demo(_store())
+    for report in loaded.reports:
+        typer.echo(_accepted_text(report))
+    typer.echo(f"Intervention log: {loaded.new_interventions} new entries.")
+
+
+@app.command()
+def scheduler(
+    run_once: Annotated[Job | None, typer.Option(help="Run this job now and exit.")] = None,
+) -> None:
+    """Run the scheduler (its own process; one per database), or one job now."""
+    from app.jobs_store import JOBS, run_scheduler
+    from db.errors import SchedulerLockedError
+
+    _store()
+    if run_once is None:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        typer.echo("Scheduler starting (Ctrl-C to stop); jobs are kept in the database.")
+        try:
+            run_scheduler()
+        except SchedulerLockedError as error:
+            raise _fail(str(error)) from None
+        return
+    for outcome in JOBS[run_once.value]():
+        typer.echo(f"{outcome.file_name}: {outcome.outcome} ({outcome.summary})")

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import multivariate_normal
 
 Simulator = Callable[[np.ndarray, int], np.ndarray]
 """(K, P) parameter sets and a seed -> (K,) distances to the data."""
@@ -114,10 +113,18 @@ def abc_smc(distance: Simulator, priors: dict[str, tuple[float, float]], *, part
         if len(new_theta) < max(10, particles // 5):
             break  # the budget ran out: keep the last complete generation
         new_dist = np.concatenate(acc_d)[: len(new_theta)]
-        kernel = multivariate_normal(np.zeros(len(names)), cov, allow_singular=True)
-        dens = np.array([weights @ kernel.pdf(t - theta) for t in new_theta])
+        dens = _kernel_mixture(new_theta, theta, weights, cov)
         new_w = 1.0 / np.maximum(dens, 1e-300)
         theta, dist, weights = new_theta, new_dist, new_w / new_w.sum()
         particles = len(theta)
         epsilons.append(eps)
     return Posterior(names, theta, weights, dist, tuple(epsilons), sims)
+
+
+def _kernel_mixture(points: np.ndarray, centres: np.ndarray, weights: np.ndarray,
+                    cov: np.ndarray) -> np.ndarray:
+    """sum_j weights_j N(points_i; centres_j, cov), up to the constant shared by every i."""
+    inv_chol = np.linalg.inv(np.linalg.cholesky(cov))
+    a, b = points @ inv_chol.T, centres @ inv_chol.T
+    sq = (a**2).sum(axis=1)[:, None] + (b**2).sum(axis=1)[None, :] - 2.0 * a @ b.T
+    return np.exp(-0.5 * np.maximum(sq, 0.0)) @ weights

@@ -1,0 +1,115 @@
+"""The store's scheduled jobs and the scheduler process that runs them (`chasm scheduler`).
+
+Jobs are plain module-level functions so APScheduler can keep them in its SQLAlchemy job store
+by reference; tests call them directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from db.config import get_settings
+from db.engine import get_engine
+from db.errors import IngestError
+from db.ingest import ingest_file
+from db.locks import scheduler_lock
+from db.migrate import require_current_schema
+
+log = logging.getLogger("chasm.jobs")
+INGEST_INBOX = "ingest-inbox"
+_SKIPPED_SUFFIXES = (".part", ".tmp", ".crdownload")
+
+
+@dataclass(frozen=True)
+class InboxOutcome:
+    """What happened to one inbox file."""
+
+    file_name: str
+    outcome: str
+    moved_to: Path | None
+    summary: str
+
+
+def ingest_inbox(inbox_dir: str | None = None) -> list[InboxOutcome]:
+    """Job `ingest-inbox`: ingest every file waiting in the inbox, oldest name first.
+
+    Accepted files go to `processed/`, rejected ones to `failed/` with `<name>.errors.txt` and
+    `<name>.errors.json` beside them. A file moves only after its transaction committed; if
+    anything else goes wrong it stays in the inbox to be retried next run.
+    """
+    inbox = Path(inbox_dir) if inbox_dir else get_settings().resolved_inbox_dir
+    engine = get_engine()
+    require_current_schema(engine)
+    inbox.mkdir(parents=True, exist_ok=True)
+    waiting = sorted(p for p in inbox.iterdir() if _is_upload(p))
+    return [outcome for path in waiting if (outcome := _ingest_one(engine, path)) is not None]
+
+
+def _is_upload(path: Path) -> bool:
+    return path.is_file() and not path.name.startswith(".") and path.suffix not in _SKIPPED_SUFFIXES
+
+
+def _ingest_one(engine, path: Path) -> InboxOutcome | None:  # type: ignore[no-untyped-def]
+    try:
+        report = ingest_file(path, engine=engine, uploaded_by="chasm scheduler")
+    except IngestError as error:
+        target = _move(path, path.parent / "failed")
+        errors = [p.as_dict() for p in error.problems]
+        Path(f"{target}.errors.txt").write_text(str(error) + "\n", encoding="utf-8")
+        Path(f"{target}.errors.json").write_text(json.dumps(errors, indent=2), encoding="utf-8")
+        log.warning("%s", error)
+        return InboxOutcome(path.name, "rejected", target, f"{len(errors)} problem(s)")
+    except FileNotFoundError:
+        return None  # another run took it
+    except Exception:
+        log.exception("could not ingest %s; leaving it in the inbox", path)
+        return InboxOutcome(path.name, "error", None, "left in the inbox to retry")
+    target = _move(path, path.parent / "processed")
+    summary = f"{report.inserted} inserted, {report.updated} updated, {report.unchanged} unchanged"
+    return InboxOutcome(path.name, "accepted", target, summary)
+
+
+def _move(path: Path, folder: Path) -> Path:
+    folder.mkdir(exist_ok=True)
+    target = folder / path.name
+    if target.exists():
+        target = folder / f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{path.name}"
+    return Path(shutil.move(path, target))
+
+
+JOBS = {INGEST_INBOX: ingest_inbox}
+
+
+def build_scheduler(scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
+    """A scheduler whose jobs live in the store's own database, each under an explicit id."""
+    settings = get_settings()
+    job_store = SQLAlchemyJobStore(engine=get_engine())
+    scheduler = scheduler_class(jobstores={"default": job_store})
+    scheduler.add_job(
+        ingest_inbox,
+        CronTrigger.from_crontab(settings.ingest_cron),
+        id=INGEST_INBOX,
+        name="Ingest the upload inbox",
+        replace_existing=True,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )
+    return scheduler
+
+
+def run_scheduler() -> None:
+    """Run the scheduler until interrupted, refusing if another one holds the lock."""
+    engine = get_engine()
+    require_current_schema(engine)
+    with scheduler_lock(engine):
+        build_scheduler().start()

@@ -1,0 +1,129 @@
+"""Every table of the metrics store.
+
+Rows arrive through `db.ingest`, which validates whole frames first; `table=True` models do not
+validate on `__init__`, so nothing else should build them from raw input.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Named constraints keep Alembic's batch mode (SQLite) able to alter them later.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Facility(SQLModel, table=True):
+    """A site whose technicians adopt the tool."""
+
+    __tablename__ = "facility"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    # Trimmed, spaces collapsed, casefolded: how uploads are matched to a facility.
+    name_key: str = Field(max_length=200, unique=True)
+
+
+class Upload(SQLModel, table=True):
+    """The audit record of one file offered to the store, accepted or not."""
+
+    __tablename__ = "upload"
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_name: str = Field(max_length=500)
+    sha256: str = Field(max_length=64, index=True)
+    uploaded_by: str = Field(max_length=200)
+    uploaded_at: datetime
+    kind: str = Field(max_length=32)
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    outcome: str = Field(max_length=16)
+    error_report: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class WeeklyMetricBase(SQLModel):
+    """The measured adoption of one facility in one ISO week."""
+
+    week_start: date
+    technicians: int
+    active_users: int
+    work_orders: int | None = None
+    ai_assisted_work_orders: int | None = None
+    alerts: int | None = None
+    alerts_actioned: int | None = None
+    training_hours: float | None = None
+    champions: int | None = None
+    unplanned_downtime_hours: float | None = None
+
+
+class WeeklyMetric(WeeklyMetricBase, table=True):
+    """A stored facility-week, unique on (facility, week)."""
+
+    __tablename__ = "weekly_metric"
+    __table_args__ = (UniqueConstraint("facility_id", "week_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The unique (facility, week) key already indexes facility_id.
+    facility_id: int = Field(foreign_key="facility.id")
+    upload_id: int | None = Field(default=None, foreign_key="upload.id")
+
+
+class TechnicianWeekBase(SQLModel):
+    """One technician's use of the tool in one ISO week."""
+
+    # HMAC of the technician's id: the raw id is never stored. (The unique key indexes it.)
+    technician_key: str = Field(max_length=64)
+    week_start: date
+    active: bool
+    eligible_work_orders: int | None = None
+    ai_assisted_work_orders: int | None = None
+    alerts_received: int | None = None
+    alerts_actioned: int | None = None
+    training_type: str | None = Field(default=None, max_length=100)
+    training_hours: float | None = None
+    champion: bool | None = None
+
+
+class TechnicianWeek(TechnicianWeekBase, table=True):
+    """A stored technician-week, unique on (technician, week)."""
+
+    __tablename__ = "technician_week"
+    __table_args__ = (UniqueConstraint("technician_key", "week_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    facility_id: int = Field(foreign_key="facility.id", index=True)
+    upload_id: int | None = Field(default=None, foreign_key="upload.id")
+
+
+class Revision(SQLModel, table=True):
+    """The values a stored row had before an upload changed them."""
+
+    __tablename__ = "revision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    upload_id: int = Field(foreign_key="upload.id", index=True)
+    table_name: str = Field(max_length=64)
+    record_id: int = Field(index=True)
+    previous_values: dict = Field(sa_column=Column(JSON, nullable=False))
+
+
+class Intervention(SQLModel, table=True):
+    """Something the organisation actually did, to compare real trajectories with simulations."""
+
+    __tablename__ = "intervention"
+
+    id: int | None = Field(default=None, primary_key=True)
+    week_start: date
+    # None: the whole organisation.
+    facility_id: int | None = Field(default=None, foreign_key="facility.id")
+    kind: str = Field(max_length=64)
+    description: str = Field(default="", max_length=1000)

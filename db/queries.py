@@ -1,0 +1,121 @@
+"""Reads of the store, returned as DataFrames (no ORM object leaves `db/`)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Engine, Select, func, select
+
+from db.ingest.upsert import SPECS
+from db.models import Facility, Intervention, TechnicianWeek, Upload, WeeklyMetric
+
+WEEKLY_METRIC_COLUMNS = ("facility", "week_start", *SPECS["facility-week"].values)
+
+
+def _frame(engine: Engine, query: Select) -> pd.DataFrame:
+    with engine.connect() as conn:
+        result = conn.execute(query)
+        return pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
+
+
+def _facility_key(facility: str) -> str:
+    return " ".join(facility.split()).casefold()
+
+
+def weekly_metrics(engine: Engine, *, facility: str | None = None) -> pd.DataFrame:
+    """Stored facility-weeks, ordered by facility then week.
+
+    Args:
+        engine: The store's engine.
+        facility: Only this facility (matched like uploads: case and spacing ignored).
+
+    Returns:
+        Columns `facility`, `week_start` (date) and every metric; counts are nullable ints.
+    """
+    metric_columns = [WeeklyMetric.__table__.c[c] for c in WEEKLY_METRIC_COLUMNS[1:]]
+    query = (
+        select(Facility.name.label("facility"), *metric_columns)
+        .join(Facility, Facility.id == WeeklyMetric.facility_id)
+        .order_by(Facility.name, WeeklyMetric.week_start)
+    )
+    if facility is not None:
+        query = query.where(Facility.name_key == _facility_key(facility))
+    frame = _frame(engine, query)
+    hours = {"training_hours", "unplanned_downtime_hours"}
+    dtypes = {c: "Float64" if c in hours else "Int64" for c in WEEKLY_METRIC_COLUMNS[2:]}
+    return frame.astype(dtypes)
+
+
+def technician_weeks(engine: Engine, *, facility: str | None = None) -> pd.DataFrame:
+    """Stored technician-weeks with pseudonymous keys, ordered by week then technician.
+
+    Args:
+        engine: The store's engine.
+        facility: Only this facility.
+
+    Returns:
+        Columns `technician_key`, `facility`, `week_start` and the technician-week values.
+    """
+    table = TechnicianWeek.__table__
+    values = [table.c[c] for c in SPECS["technician-week"].values if c != "facility_id"]
+    query = (
+        select(table.c.technician_key, Facility.name.label("facility"), table.c.week_start, *values)
+        .join(Facility, Facility.id == table.c.facility_id)
+        .order_by(table.c.week_start, table.c.technician_key)
+    )
+    if facility is not None:
+        query = query.where(Facility.name_key == _facility_key(facility))
+    return _frame(engine, query)
+
+
+def uploads(engine: Engine) -> pd.DataFrame:
+    """The upload audit log, newest first.
+
+    Args:
+        engine: The store's engine.
+
+    Returns:
+        One row per upload: id, file name, SHA-256, who, when, kind, counts, outcome.
+    """
+    table = Upload.__table__
+    columns = [c for c in table.c if c.name != "error_report"]
+    return _frame(engine, select(*columns).order_by(table.c.id.desc()))
+
+
+def facilities(engine: Engine) -> pd.DataFrame:
+    """Every facility with its number of stored weeks.
+
+    Args:
+        engine: The store's engine.
+
+    Returns:
+        Columns `facility` and `weeks`, ordered by name.
+    """
+    query = (
+        select(Facility.name.label("facility"), func.count(WeeklyMetric.id).label("weeks"))
+        .outerjoin(WeeklyMetric, WeeklyMetric.facility_id == Facility.id)
+        .group_by(Facility.id, Facility.name)
+        .order_by(Facility.name)
+    )
+    return _frame(engine, query)
+
+
+def interventions(engine: Engine) -> pd.DataFrame:
+    """The intervention log, oldest first; `facility` is None for organisation-wide ones.
+
+    Args:
+        engine: The store's engine.
+
+    Returns:
+        Columns `week_start`, `facility`, `kind`, `description`.
+    """
+    query = (
+        select(
+            Intervention.week_start,
+            Facility.name.label("facility"),
+            Intervention.kind,
+            Intervention.description,
+        )
+        .outerjoin(Facility, Facility.id == Intervention.facility_id)
+        .order_by(Intervention.week_start, Intervention.id)
+    )
+    return _frame(engine, query)

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from db.engine import create_store_engine
+from db.errors import SchemaOutOfDateError
+from db.migrate import downgrade, head_revision, require_current_schema, upgrade
+from db.models import SQLModel
+from tests.db.conftest import BACKENDS
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    return request.getfixturevalue("postgres_database")()
+
+
+def tables(url: str) -> set[str]:
+    engine = create_store_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_from_empty_creates_every_table(empty_url):
+    upgrade(empty_url)
+    assert tables(empty_url) == set(SQLModel.metadata.tables) | {"alembic_version"}
+    engine = create_store_engine(empty_url)
+    require_current_schema(engine)
+    engine.dispose()
+
+
+def test_downgrade_to_base_and_back(empty_url):
+    upgrade(empty_url)
+    downgrade(empty_url)
+    assert tables(empty_url) == {"alembic_version"}
+    upgrade(empty_url)
+    assert "weekly_metric" in tables(empty_url)
+
+
+def test_no_pending_autogenerate_diff(empty_url):
+    upgrade(empty_url)
+    engine = create_store_engine(empty_url)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+    engine.dispose()
+
+
+def test_empty_database_is_refused_with_instructions(empty_url):
+    engine = create_store_engine(empty_url)
+    with pytest.raises(SchemaOutOfDateError) as raised:
+        require_current_schema(engine)
+    engine.dispose()
+    assert str(raised.value) == (
+        "The database schema is out of date (empty, "
+        f"this version of Chasm needs {head_revision()}). Run `chasm db upgrade` first."
+    )
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'wal.db'}", busy_timeout_ms=1234)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
