@@ -127,3 +127,84 @@ class Intervention(SQLModel, table=True):
     facility_id: int | None = Field(default=None, foreign_key="facility.id")
     kind: str = Field(max_length=64)
     description: str = Field(default="", max_length=1000)
+    # Lever values in force from this week, in the scenarios' vocabulary (e.g. friction_minutes).
+    settings: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class User(SQLModel, table=True):
+    """A local account of the app; roles are viewer, editor or admin."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    role: str = Field(max_length=16)
+    password_hash: str = Field(max_length=300)
+    created_at: datetime
+    must_change_password: bool = False
+
+
+class SignIn(SQLModel, table=True):
+    """Every sign-in attempt, for rate limiting and the audit trail."""
+
+    __tablename__ = "sign_in"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, index=True)
+    at: datetime = Field(index=True)
+    success: bool
+    method: str = Field(default="password", max_length=16)
+
+
+class SavedScenario(SQLModel, table=True):
+    """A simulator scenario saved from the app, as its TOML text."""
+
+    __tablename__ = "saved_scenario"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    toml: str = Field(sa_column=Column(Text, nullable=False))
+    saved_by: str = Field(max_length=200)
+    saved_at: datetime
+
+
+class Calibration(SQLModel, table=True):
+    """A posterior sample fitted to the stored metrics, with the data version it saw."""
+
+    __tablename__ = "calibration"
+
+    id: int | None = Field(default=None, primary_key=True)
+    facility: str | None = Field(default=None, max_length=200)
+    fitted_at: datetime
+    data_version: str = Field(max_length=200, index=True)
+    observed: list = Field(sa_column=Column(JSON, nullable=False))
+    posterior: dict = Field(sa_column=Column(JSON, nullable=False))
+    scenario_toml: str = Field(sa_column=Column(Text, nullable=False))
+    seconds: float = 0.0
+
+
+class ForecastSnapshot(SQLModel, table=True):
+    """A forecast as leadership saw it: bands, plans, backtest, and what it was fitted on."""
+
+    __tablename__ = "forecast_snapshot"
+
+    id: int | None = Field(default=None, primary_key=True)
+    calibration_id: int = Field(foreign_key="calibration.id", index=True)
+    created_at: datetime
+    facility: str | None = Field(default=None, max_length=200)
+    data_version: str = Field(max_length=200)
+    document: dict = Field(sa_column=Column(JSON, nullable=False))
+
+
+class Alert(SQLModel, table=True):
+    """Something leadership should know now, e.g. adoption outside the forecast band."""
+
+    __tablename__ = "alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime
+    kind: str = Field(max_length=64)
+    facility: str | None = Field(default=None, max_length=200)
+    week_start: date | None = None
+    message: str = Field(max_length=2000)
+    acknowledged: bool = False
