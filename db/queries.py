@@ -106,7 +106,7 @@ def interventions(engine: Engine) -> pd.DataFrame:
         engine: The store's engine.
 
     Returns:
-        Columns `week_start`, `facility`, `kind`, `description`.
+        Columns `week_start`, `facility`, `kind`, `description`, `settings` (lever values or None).
     """
     query = (
         select(
@@ -114,6 +114,7 @@ def interventions(engine: Engine) -> pd.DataFrame:
             Facility.name.label("facility"),
             Intervention.kind,
             Intervention.description,
+            Intervention.settings,
         )
         .outerjoin(Facility, Facility.id == Intervention.facility_id)
         .order_by(Intervention.week_start, Intervention.id)

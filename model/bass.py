@@ -2,11 +2,13 @@
 
 Never-adopters u, active users a (shares of the population), launch at t0:
 
-    du/dt = -(p + q a) u,    da/dt = (p + q a) u - delta a,    u(t0) = m, a(t0) = 0
+    new_t = (p + q a_t) u_t,   u_{t+1} = u_t - new_t,   a_{t+1} = a_t + new_t - delta a_t,
+    u = m and a = 0 at the launch t0
 
 p is innovation, q imitation (Bass 1969), m the market potential and delta the weekly (per
 period) discontinuance rate. The launch offset t0 is free, so a series that starts mid-diffusion
-fits. Forecast bands come from the residual spread, widening with the square root of the horizon.
+fits. It is solved in discrete time, one step per period (the form Bass fitted in 1969).
+Forecast bands come from the residual spread, widening with the square root of the horizon.
 """
 
 from __future__ import annotations
@@ -15,9 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import least_squares
-from scipy.stats import norm
-
-SUBSTEPS = 4  # Runge-Kutta steps per period
+from scipy.special import ndtri
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class BassFit:
         out = {"period": periods, "mean": mean}
         steps = np.sqrt(np.arange(1, horizon + 1))
         for level in levels:
-            half = norm.ppf(0.5 + level / 2) * max(self.sigma, 1e-3) * steps
+            half = ndtri(0.5 + level / 2) * max(self.sigma, 1e-3) * steps
             out[f"lo_{round(level * 100)}"] = np.clip(mean - half, 0, 1)
             out[f"hi_{round(level * 100)}"] = np.clip(mean + half, 0, 1)
         return out
@@ -56,29 +56,52 @@ class BassFit:
 
 def bass_curve(theta: np.ndarray, periods: np.ndarray) -> np.ndarray:
     """Integrate the model (RK4) and read the active share at the given periods."""
-    p, q, m, delta, t0 = theta
+    return bass_curves(np.asarray(theta, dtype=float)[None, :], periods)[0]
+
+
+def bass_curves(thetas: np.ndarray, periods: np.ndarray) -> np.ndarray:
+    """Curves (K, len(periods)) for K parameter sets (p, q, m, delta, t0), stepped together.
+
+    Discrete-time Bass (one step per period): new = min((p + q a) u, u); u -= new;
+    a += new - delta a. Each curve runs on its own clock from its launch t0; between whole
+    periods the curve is interpolated, so the fit is smooth in t0.
+    """
+    p, q, m, delta, t0 = (thetas[:, i] for i in range(5))
     periods = np.asarray(periods, dtype=float)
-    end = float(periods.max()) if periods.size else t0
-    h = 1.0 / SUBSTEPS
-    n = max(int(np.ceil((end - t0) / h)) + 1, 1)
-    times = t0 + h * np.arange(n + 1)
-    u, a = m, 0.0
-    values = np.empty(n + 1)
-    values[0] = 0.0
-
-    def f(u: float, a: float) -> tuple[float, float]:
-        flow = (p + q * a) * u
-        return -flow, flow - delta * a
-
+    n = max(int(np.ceil(periods.max() - t0.min())) + 1, 1)
+    u, a = m.copy(), np.zeros_like(m)
+    values = np.zeros((n + 1, len(thetas)))
     for i in range(n):
-        k1 = f(u, a)
-        k2 = f(u + h / 2 * k1[0], a + h / 2 * k1[1])
-        k3 = f(u + h / 2 * k2[0], a + h / 2 * k2[1])
-        k4 = f(u + h * k3[0], a + h * k3[1])
-        u += h / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
-        a += h / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+        new = np.minimum((p + q * a) * u, u)
+        u = u - new
+        a = a + new - delta * a
         values[i + 1] = a
-    return np.where(periods < t0, 0.0, np.interp(periods, times, values))
+    grid = np.arange(n + 1, dtype=float)
+    out = np.stack([np.interp(periods - t0[k], grid, values[:, k]) for k in range(len(thetas))])
+    return np.where(periods[None, :] < t0[:, None], 0.0, out)
+
+
+def _residuals_and_jacobian(y: np.ndarray, periods: np.ndarray):
+    """Residual function and its forward-difference Jacobian, all evaluated in one batch."""
+    cache: dict[bytes, np.ndarray] = {}
+
+    def curves(theta: np.ndarray) -> np.ndarray:
+        key = theta.tobytes()
+        if key not in cache:
+            steps = np.maximum(np.abs(theta) * 1e-5, 1e-7)
+            batch = np.vstack([theta, theta + np.diag(steps)])
+            cache.clear()
+            cache[key] = (bass_curves(batch, periods), steps)
+        return cache[key]
+
+    def fun(theta: np.ndarray) -> np.ndarray:
+        return curves(theta)[0][0] - y
+
+    def jac(theta: np.ndarray) -> np.ndarray:
+        values, steps = curves(theta)
+        return ((values[1:] - values[0]) / steps[:, None]).T
+
+    return fun, jac
 
 
 def fit_bass(shares: np.ndarray, *, discontinuance: bool = True) -> BassFit:
@@ -101,14 +124,15 @@ def fit_bass(shares: np.ndarray, *, discontinuance: bool = True) -> BassFit:
         raise ValueError("Bass fit needs shares between 0 and 1")
     periods = np.arange(1, y.size + 1)
     n = y.size
-    lower = [1e-6, 0.0, max(y.max() * 0.5, 1e-3), 0.0, -1.0 * n]
+    lower = [1e-6, 0.0, max(y.max() * 0.5, 1e-3), 0.0, -max(5.0, n / 4)]
     upper = [1.0, 5.0, 1.0, 1.0 if discontinuance else 1e-9, 1.0]
     best = None
     for p0, q0, m_mult, t0 in ((0.03, 0.38, 1.2, 0.0), (0.01, 0.8, 1.5, 0.0), (0.1, 0.2, 1.05, 0.5),
-                               (0.005, 0.5, 2.0, -n / 2)):
+                               (0.005, 0.5, 2.0, -max(5.0, n / 4) + 1)):
         x0 = np.clip([p0, q0, min(max(y.max() * m_mult, lower[2]), 1.0), 0.01 * discontinuance, t0],
                      np.array(lower) + 1e-9, np.array(upper) - 1e-9)
-        res = least_squares(lambda th: bass_curve(th, periods) - y, x0, bounds=(lower, upper))
+        fun, jac = _residuals_and_jacobian(y, periods)
+        res = least_squares(fun, x0, jac=jac, bounds=(lower, upper), max_nfev=300)
         if best is None or res.cost < best.cost:
             best = res
     sigma = float(np.sqrt(np.mean(best.fun ** 2)))

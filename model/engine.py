@@ -15,7 +15,7 @@ from scipy.special import expit, ndtri
 
 from model.behaviour import Behaviour
 from model.population import Population
-from model.scenario import KPIS, Champions, Levers, Scenario
+from model.scenario import KPIS, Champions, Levers, Scenario, ScenarioError, Wave
 
 VOLUNTEER_Z = 1.0  # volunteers come from Rogers' innovators + early adopters: z > 1 (top 16%)
 PILOT_TRUST = 0.8  # what the pilot's volunteers ended up trusting, and champions commit to
@@ -135,7 +135,11 @@ class Engine:
         deg = population.degree
         self.inv_degree = np.where(deg > 0, 1.0 / np.maximum(deg, 1), 0.0).astype(FLOAT)
         self.adj_t = population.adjacency.T.tocsr().astype(FLOAT)
-        self.waves = scenario.rollout_waves()
+        self.waves = scenario.waves or (Wave(facilities=tuple(range(population.n_facilities))),)
+        named = max((f for w in self.waves for f in w.facilities), default=0)
+        if named >= population.n_facilities:
+            raise ScenarioError(f"waves: facility {named + 1} is named but the network has only "
+                                f"{population.n_facilities} facilities")
         self.wave_open_week = np.zeros((self.R, len(self.waves)), dtype=int)
         self.gate_streak = np.zeros(self.R, dtype=int)
         self.live_fac = np.zeros((self.R, population.n_facilities), dtype=bool)

@@ -76,11 +76,11 @@ def predictive(calibration: Calibration, plan: Plan, horizon: int, *, draws: int
     rng = np.random.default_rng(seed)
     observed = calibration.observed
     scenario = plan.apply(calibration.scenario, after_week=observed.size)
-    thetas = calibration.posterior.draw(3 * draws, rng)
+    thetas = calibration.posterior.draw(2 * draws, rng)
     population = AdoptionModel(scenario, rng=seed).population
     result = run_ensemble(scenario, runs=len(thetas), weeks=observed.size + horizon,
                           seed=int(rng.integers(2**31)), behaviour=calibration.behaviour(thetas),
-                          population=population)
+                          population=population, record_facilities=False)
     key = "active_share" if calibration.observable == "active" else "ever_share"
     paths = result.overall[key].T
     tail = slice(max(observed.size - TAIL_WEEKS, 0), observed.size)

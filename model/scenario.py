@@ -6,10 +6,13 @@ range raises :class:`ScenarioError` naming the key, the value and what is allowe
 
 from __future__ import annotations
 
+import json
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from model.behaviour import Behaviour
 
@@ -145,12 +148,6 @@ class Scenario:
     """Champions active from week 1 (launched later through an intervention instead)."""
     interventions: tuple[Intervention, ...] = ()
     behaviour: Behaviour = field(default_factory=Behaviour)
-
-    def rollout_waves(self) -> tuple[Wave, ...]:
-        """The waves, or one big-bang wave of every facility at week 1."""
-        if self.waves:
-            return self.waves
-        return (Wave(facilities=tuple(range(self.organisation.facilities)), week=1),)
 
     def with_levers(self, **changes: Any) -> Scenario:
         """A copy with some starting levers changed (validated)."""
@@ -356,3 +353,68 @@ def load_scenario(path: str | Path) -> Scenario:
         org = replace(scenario.organisation, network=str((path.parent / net).resolve()))
         scenario = replace(scenario, organisation=org)
     return scenario
+
+
+# --------------------------------------------------------------------------- writing
+
+def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as a TOML-shaped document that `scenario_from_dict` reads back."""
+    doc: dict[str, Any] = {"name": scenario.name, "weeks": scenario.weeks,
+                           "organisation": asdict(scenario.organisation),
+                           "levers": asdict(scenario.levers), "onboarding": asdict(scenario.onboarding)}
+    if scenario.waves:
+        doc["waves"] = [{"facilities": [f + 1 for f in w.facilities], "week": w.week}
+                        | ({"gate": asdict(w.gate)} if w.gate else {}) for w in scenario.waves]
+    if scenario.champions is not None:
+        doc["champions"] = asdict(scenario.champions)
+    if scenario.interventions:
+        doc["interventions"] = [
+            {"week": iv.week} | ({"label": iv.label} if iv.label else {})
+            | ({"cost": iv.cost} if iv.cost else {}) | dict(iv.levers)
+            | ({"champions": asdict(iv.champions)} if iv.champions else {})
+            for iv in scenario.interventions]
+    behaviour = {k: float(v) for k, v in scenario.behaviour.as_dict().items()
+                 if np.ndim(v) == 0 and float(v) != getattr(Behaviour(), k)}
+    if behaviour:
+        doc["behaviour"] = behaviour
+    return doc
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def scenario_to_toml(scenario: Scenario) -> str:
+    """The scenario as TOML text (what the app saves and `load_scenario` reads)."""
+    doc = scenario_to_dict(scenario)
+    lines = [f"{k} = {_toml_value(v)}" for k, v in doc.items() if not isinstance(v, dict | list)]
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            lines += ["", f"[{key}]", *(f"{k} = {_toml_value(v)}" for k, v in value.items())]
+    for key in ("waves", "interventions"):
+        for item in doc.get(key, []):
+            lines += ["", f"[[{key}]]", *(f"{k} = {_toml_value(v)}" for k, v in item.items())]
+    return "\n".join(lines) + "\n"
+
+
+def scenario_from_toml(text: str, *, name: str = "scenario") -> Scenario:
+    """Parse and validate scenario TOML text (e.g. one saved from the app).
+
+    Raises:
+        ScenarioError: not TOML, or a bad key or value.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"not valid TOML ({exc})") from None
+    return scenario_from_dict(data, name=name)

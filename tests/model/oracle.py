@@ -38,7 +38,7 @@ import numpy as np
 
 from model.behaviour import Behaviour
 from model.population import Population, build_population
-from model.scenario import KPIS, Champions, Intervention, Levers, Scenario
+from model.scenario import KPIS, Champions, Intervention, Levers, Scenario, Wave
 
 # Copied from the rulebook (the engine's module constants), not imported.
 VOLUNTEER_Z = 1.0
@@ -234,7 +234,7 @@ class OracleModel(mesa.Model):
         pop = self.population
         self.n_facilities = pop.n_facilities
         self.live_facilities = [False] * pop.n_facilities
-        self.waves = scenario.rollout_waves()
+        self.waves = scenario.waves or (Wave(facilities=tuple(range(pop.n_facilities))),)
         self.wave_open_week = [0] * len(self.waves)
         self.gate_streak = 0
         self.pending_champions: list[Champions] = []

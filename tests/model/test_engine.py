@@ -191,3 +191,25 @@ def test_facility_outcomes_add_up(presets):
     overall = (result.facilities["active_share"] * sizes).sum(axis=2) / sizes.sum()
     np.testing.assert_allclose(overall, result.overall["active_share"], atol=1e-6)
     assert month_end(1) == 4
+
+
+def test_runs_on_the_real_physician_network(tmp_path):
+    from model.population import load_population
+    from model.scenario import load_scenario
+
+    from .conftest import REFERENCE
+
+    edges = REFERENCE / "ckm_medical_innovation_edges.csv"
+    assert edges.exists(), f"reference data missing: {edges}"
+    path = tmp_path / "ckm.toml"
+    path.write_text(f'[organisation]\nnetwork = "{edges}"\npilot_technicians = 0\n'
+                    '[champions]\ncount = 8\nstrategy = "degree"\n')
+    spec = load_scenario(path)
+    pop = load_population(spec.organisation.network, spec.organisation)
+    assert pop.size == 125 or pop.size > 100  # doctors who appear in a nomination
+    assert pop.n_facilities == 4  # the four towns
+    assert sorted(pop.facility_names) == ["Facility 1", "Facility 2", "Facility 3", "Facility 4"]
+    result = run_ensemble(spec, runs=50, weeks=26, seed=0)
+    active = result.overall["active_share"]
+    assert active.shape == (26, 50) and active.mean(axis=1)[-1] > 0.1
+    assert len(result.facility_names) == 4

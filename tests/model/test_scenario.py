@@ -85,3 +85,11 @@ def test_relative_edge_list_resolves_against_the_scenario(tmp_path):
     (tmp_path / "s.toml").write_text('[organisation]\nnetwork = "net.csv"\n')
     spec = load_scenario(tmp_path / "s.toml")
     assert spec.organisation.network == str(tmp_path / "net.csv")
+
+
+@pytest.mark.parametrize("name", ["pilot", "rollout", "turnaround", "waves"])
+def test_scenarios_round_trip_through_toml(name):
+    from model.scenario import scenario_from_toml, scenario_to_toml
+
+    spec = load_scenario(SCENARIOS / f"{name}.toml")
+    assert scenario_from_toml(scenario_to_toml(spec), name=name) == spec

@@ -1,0 +1,209 @@
+"""Orchestration of the store and the simulator: calibrate to uploads, forecast, backtest, alert.
+
+This is the one place that reads db/ and runs model/ together (the nightly re-forecast, the
+deviation check, the CLI's calibrate/forecast/backtest and the Forecast page).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from db import forecasts as store
+from db.queries import interventions as logged_interventions
+from db.queries import weekly_metrics
+from model.abc import Posterior
+from model.bass import fit_bass
+from model.calibrate import Calibration, CalibrationError, calibrate
+from model.forecast import forecast_plans, rank_plans
+from model.plan import Plan
+from model.scenario import (Champions, Intervention, Scenario, load_scenario, scenario_from_toml,
+                            scenario_to_toml)
+
+ROLLOUT = Path(__file__).resolve().parent.parent / "seed_data" / "scenarios" / "rollout.toml"
+# What a logged intervention of each kind did to the levers, when the log gives no settings.
+KIND_SETTINGS: dict[str, dict] = {
+    "cmms_integration": {"friction_minutes": 0.5},
+    "kpi_change": {"kpi": "downtime_prevented"},
+    "training_wave": {"training_per_week": 20, "training_hours": 8.0, "training_mode": "hands_on"},
+    "transparency": {"transparency": 0.8},
+    "support": {"support": 0.5},
+}
+
+
+def observed_series(engine: Engine, facility: str | None = None) -> pd.DataFrame:
+    """Weekly active share from the stored metrics: week (1 = first stored week), week_start, share.
+
+    Raises:
+        CalibrationError: no metrics (for the facility).
+    """
+    metrics = weekly_metrics(engine, facility=facility)
+    if metrics.empty:
+        where = f" for facility {facility!r}" if facility else ""
+        raise CalibrationError(f"no weekly metrics stored{where}: upload a file or load the demo")
+    weekly = metrics.groupby("week_start")[["active_users", "technicians"]].sum().sort_index()
+    frame = pd.DataFrame({"week_start": weekly.index,
+                          "active_share": (weekly["active_users"] / weekly["technicians"]).astype(float)})
+    frame.insert(0, "week", np.arange(1, len(frame) + 1))
+    return frame.reset_index(drop=True)
+
+
+def recorded_scenario(engine: Engine, facility: str | None = None) -> Scenario:
+    """The rollout as it happened: stored headcounts and the intervention log on the rollout preset.
+
+    Facility-scoped log entries apply only to that facility's fit; kinds without lever settings
+    (communications, reviews) change nothing in the model.
+    """
+    metrics = weekly_metrics(engine, facility=facility)
+    if metrics.empty:
+        raise CalibrationError(f"no weekly metrics stored for facility {facility!r}" if facility
+                               else "no weekly metrics stored: upload a file or load the demo")
+    first_week = metrics["week_start"].min()
+    latest = metrics[metrics["week_start"] == metrics["week_start"].max()]
+    base = load_scenario(ROLLOUT)
+    org = replace(base.organisation, technicians=int(latest["technicians"].sum()),
+                  facilities=int(latest["facility"].nunique()),
+                  pilot_technicians=min(base.organisation.pilot_technicians, int(latest["technicians"].sum()) // 4))
+    log = logged_interventions(engine)
+    items = []
+    for row in log.itertuples():
+        scoped = isinstance(row.facility, str)
+        if scoped and (facility is None or row.facility.casefold() != facility.casefold()):
+            continue
+        week = (pd.Timestamp(row.week_start) - pd.Timestamp(first_week)).days // 7 + 1
+        if week < 1:
+            continue
+        settings = dict(row.settings if isinstance(row.settings, dict) else KIND_SETTINGS.get(row.kind, {}))
+        champions = None
+        if row.kind == "champions":
+            count = max(1, org.technicians // 12)
+            champions = Champions(count=min(count, org.technicians), strategy="facility")
+        if settings or champions:
+            items.append(Intervention(week=int(week), levers=settings, champions=champions,
+                                      label=row.description or row.kind))
+    weeks = int(metrics["week_start"].nunique()) + 260
+    return replace(base, name=f"recorded ({facility or 'all facilities'})", organisation=org,
+                   interventions=tuple(sorted(items, key=lambda i: i.week)), weeks=weeks)
+
+
+def calibrate_store(engine: Engine, *, facility: str | None = None, until: int | None = None,
+                    seed: int = 0, quick: bool = False) -> tuple[int, Calibration]:
+    """Fit the model to the stored series (up to week `until`) and store the posterior.
+
+    Returns:
+        The stored calibration's id and the calibration.
+    """
+    series = observed_series(engine, facility)
+    y = series["active_share"].to_numpy()[: until or None]
+    scenario = recorded_scenario(engine, facility)
+    start = time.perf_counter()
+    settings = {"particles": 120, "generations": 3, "max_simulations": 5000} if quick else {}
+    cal = calibrate(scenario, y, seed=seed, **settings)
+    cal_id = store.store_calibration(
+        engine, facility=facility, data_version=store.data_version(engine), observed=y.tolist(),
+        posterior=cal.posterior.to_dict(), scenario_toml=scenario_to_toml(scenario),
+        seconds=time.perf_counter() - start)
+    return cal_id, cal
+
+
+def stored_calibration(row: dict) -> Calibration:
+    """Rebuild a calibration from its stored row."""
+    scenario = scenario_from_toml(row["scenario_toml"], name="recorded")
+    return Calibration(scenario, np.asarray(row["observed"], dtype=float), "active",
+                       Posterior.from_dict(row["posterior"]))
+
+
+def backtest(engine: Engine, *, facility: str | None = None, horizon: int = 8, step: int = 8,
+             first: int = 16, seed: int = 0) -> dict:
+    """Rolling-origin backtest of the model and of Bass on the stored series: MAE and 80% coverage."""
+    y = observed_series(engine, facility)["active_share"].to_numpy()
+    scenario = recorded_scenario(engine, facility)
+    errors = {"model": [], "bass": []}
+    inside = {"model": [], "bass": []}
+    origins = list(range(first, len(y) - 1, step))
+    for origin in origins:
+        h = min(horizon, len(y) - origin)
+        held = y[origin:origin + h]
+        cal = calibrate(scenario, y[:origin], seed=seed, particles=100, generations=3,
+                        max_simulations=4000)
+        bands = forecast_plans(cal, horizon=h, draws=150, seed=seed)[0].bands()
+        errors["model"].append(np.abs(bands["mean"].to_numpy() - held))
+        inside["model"].append((held >= bands["p10"].to_numpy()) & (held <= bands["p90"].to_numpy()))
+        bass = fit_bass(y[:origin]).forecast(h)
+        errors["bass"].append(np.abs(bass["mean"] - held))
+        inside["bass"].append((held >= bass["lo_80"]) & (held <= bass["hi_80"]))
+    return {method: {"mae": float(np.concatenate(errors[method]).mean()) if origins else None,
+                     "coverage80": float(np.concatenate(inside[method]).mean()) if origins else None,
+                     "origins": len(origins), "horizon": horizon}
+            for method in ("model", "bass")}
+
+
+def backtest_sentence(result: dict) -> str:
+    """One plain sentence on how far to trust the forecast."""
+    model, bass = result.get("model", {}), result.get("bass", {})
+    if not model.get("origins"):
+        return "Not enough history yet to test the forecast against what happened."
+    return (f"Tested on {model['origins']} past points in time, the model's {model['horizon']}-week "
+            f"forecasts were off by {model['mae'] * 100:.0f} points on average and {model['coverage80']:.0%} of "
+            f"outcomes fell inside its 80% band (a simple Bass curve: {bass['mae'] * 100:.0f} points, "
+            f"{bass['coverage80']:.0%}).")
+
+
+def _bands_json(frame: pd.DataFrame) -> dict:
+    return {c: [int(v) if c == "week" else round(float(v), 6) for v in frame[c]] for c in frame.columns}
+
+
+def forecast_document(engine: Engine, *, facility: str | None = None, horizon: int = 26,
+                      plans: tuple[Plan, ...] = (), target: float = 0.7, target_week: int | None = None,
+                      seed: int = 0) -> dict:
+    """The forecast as leadership reads it, from the latest calibration (fitting one if needed)."""
+    row = store.latest_calibration(engine, facility)
+    if row is None or row["data_version"] != store.data_version(engine):
+        cal_id, cal = calibrate_store(engine, facility=facility, seed=seed)
+        row = store.latest_calibration(engine, facility)
+    cal = stored_calibration(row)
+    series = observed_series(engine, facility)
+    forecasts = forecast_plans(cal, horizon=horizon, plans=plans, target=target,
+                               target_week=target_week, seed=seed)
+    ranked = rank_plans(forecasts).set_index("plan")
+    t = cal.observed.size
+    bass = fit_bass(cal.observed).forecast(horizon)
+    snapshot = store.latest_snapshot(engine, facility)
+    tested = (snapshot or {}).get("document", {}).get("backtest", {})
+    return {
+        "facility": facility, "data_version": row["data_version"], "calibration_id": row["id"],
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "observed": {"week": series["week"].tolist()[:t],
+                     "week_start": [str(d) for d in series["week_start"]][:t],
+                     "active_share": [round(float(v), 6) for v in cal.observed]},
+        "horizon": horizon, "target": target, "target_week": forecasts[0].target_week,
+        "plans": [{"plan": f.plan.name, "description": f.plan.description, "bands": _bands_json(f.bands()),
+                   **_plan_stats(ranked.loc[f.plan.name])} for f in forecasts],
+        "baseline": {"method": "bass", "week": list(range(t + 1, t + horizon + 1)),
+                     "mean": [round(float(v), 6) for v in bass["mean"]],
+                     "lo_80": [round(float(v), 6) for v in bass["lo_80"]],
+                     "hi_80": [round(float(v), 6) for v in bass["hi_80"]]},
+        "backtest": tested,
+        "sentence": backtest_sentence(tested),
+        "posterior": {"mean": cal.posterior.mean(), "interval90": cal.posterior.interval(0.9)},
+    }
+
+
+def _plan_stats(row: pd.Series) -> dict:
+    def num(v):
+        return None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
+    return {k: num(row[k]) for k in ("probability_of_target", "expected_at_horizon", "expected_week_of_target",
+                                     "cost", "cost_per_point", "points_gained", "downtime_hours_saved",
+                                     "downtime_saving")}
+
+
+def latest_forecast(engine: Engine, facility: str | None = None) -> dict | None:
+    """The newest stored forecast document, or None."""
+    snapshot = store.latest_snapshot(engine, facility)
+    return snapshot["document"] if snapshot else None
