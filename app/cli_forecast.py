@@ -34,12 +34,16 @@ def forecast(
     from model.series import forecast_series, read_series
 
     if series is None:
-        from app.forecasting import forecast_from_store
+        from app.forecasting import forecast_document, recorded_scenario
+        from model.plan import load_plan
 
+        engine = _store()
         try:
-            doc = forecast_from_store(facility=facility, horizon=horizon, plans=plan or [],
-                                      target=target, seed=seed)
-        except (CalibrationError, ScenarioError, LookupError) as exc:
+            base = recorded_scenario(engine, facility)
+            plans = tuple(load_plan(path, base) for path in plan or [])
+            doc = forecast_document(engine, facility=facility, horizon=horizon, plans=plans,
+                                    target=target, seed=seed)
+        except (CalibrationError, ScenarioError) as exc:
             _fail(str(exc))
         _print(doc, as_json)
         return
@@ -59,11 +63,73 @@ def forecast(
                    f"   {base['mean']:5.1%}")
 
 
+def _store():  # type: ignore[no-untyped-def]
+    from app.cli_store import _store as store
+
+    return store()
+
+
 def _print(doc: dict, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(doc))
         return
+    latest = doc["observed"]["active_share"][-1]
+    typer.echo(f"Now (week {doc['observed']['week'][-1]}): {latest:.0%} active.")
     for plan in doc["plans"]:
-        typer.echo(f"{plan['plan']}: {plan['expected_at_horizon']:.0%} expected at the horizon; "
-                   f"{plan['probability_of_target']:.0%} chance of {doc['target']:.0%} by week "
-                   f"{doc['target_week']}")
+        when = plan["expected_week_of_target"]
+        typer.echo(f"{plan['plan']}: {plan['expected_at_horizon']:.0%} expected by week "
+                   f"{doc['observed']['week'][-1] + doc['horizon']}; {plan['probability_of_target']:.0%} "
+                   f"chance of {doc['target']:.0%} by week {doc['target_week']}"
+                   + (f" (expected around week {when:.0f})" if when else "")
+                   + (f"; costs {plan['cost']:,.0f}" if plan["cost"] else ""))
+    typer.echo(doc["sentence"])
+
+
+@app.command()
+def calibrate(
+    facility: Annotated[str | None, typer.Option(help="Fit one facility, not the organisation.")] = None,
+    until: Annotated[int | None, typer.Option(min=6, help="Fit on weeks 1..WEEK only.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Fit the model's behaviour to the stored weekly metrics and store the posterior."""
+    from app.forecasting import calibrate_store
+    from model.calibrate import CalibrationError
+
+    engine = _store()
+    try:
+        cal_id, cal = calibrate_store(engine, facility=facility, until=until, seed=seed)
+    except CalibrationError as exc:
+        _fail(str(exc))
+    post = cal.posterior
+    doc = {"calibration_id": cal_id, "facility": facility, "weeks": int(cal.observed.size),
+           "simulations": post.simulations, "epsilons": list(post.epsilons),
+           "mean": post.mean(), "interval90": {k: list(v) for k, v in post.interval(0.9).items()}}
+    if as_json:
+        typer.echo(json.dumps(doc))
+        return
+    typer.echo(f"Calibration {cal_id}: {doc['weeks']} weeks, {post.simulations} simulations.")
+    for name, (lo, hi) in post.interval(0.9).items():
+        typer.echo(f"  {name:>24}: {doc['mean'][name]:7.3f}  (90% interval {lo:.3f} to {hi:.3f})")
+
+
+@app.command()
+def backtest(
+    facility: Annotated[str | None, typer.Option(help="Backtest one facility.")] = None,
+    horizon: Annotated[int, typer.Option(min=1, max=52, help="Weeks ahead at each origin.")] = 8,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Rolling-origin backtest of the model and the Bass baseline on the stored history."""
+    from app.forecasting import backtest as run_backtest
+    from app.forecasting import backtest_sentence
+    from model.calibrate import CalibrationError
+
+    try:
+        result = run_backtest(_store(), facility=facility, horizon=horizon, seed=seed)
+    except CalibrationError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    typer.echo(backtest_sentence(result))

@@ -25,6 +25,8 @@ class UploadKind(StrEnum):
 
 class Job(StrEnum):
     ingest_inbox = "ingest-inbox"
+    refresh_forecast = "refresh-forecast"
+    check_deviation = "check-deviation"
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:

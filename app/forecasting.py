@@ -23,8 +23,14 @@ from model.bass import fit_bass
 from model.calibrate import Calibration, CalibrationError, calibrate
 from model.forecast import forecast_plans, rank_plans
 from model.plan import Plan
-from model.scenario import (Champions, Intervention, Scenario, load_scenario, scenario_from_toml,
-                            scenario_to_toml)
+from model.scenario import (
+    Champions,
+    Intervention,
+    Scenario,
+    load_scenario,
+    scenario_from_toml,
+    scenario_to_toml,
+)
 
 ROLLOUT = Path(__file__).resolve().parent.parent / "seed_data" / "scenarios" / "rollout.toml"
 # What a logged intervention of each kind did to the levers, when the log gives no settings.
@@ -67,9 +73,9 @@ def recorded_scenario(engine: Engine, facility: str | None = None) -> Scenario:
     first_week = metrics["week_start"].min()
     latest = metrics[metrics["week_start"] == metrics["week_start"].max()]
     base = load_scenario(ROLLOUT)
-    org = replace(base.organisation, technicians=int(latest["technicians"].sum()),
-                  facilities=int(latest["facility"].nunique()),
-                  pilot_technicians=min(base.organisation.pilot_technicians, int(latest["technicians"].sum()) // 4))
+    headcount = int(latest["technicians"].sum())
+    org = replace(base.organisation, technicians=headcount, facilities=int(latest["facility"].nunique()),
+                  pilot_technicians=min(base.organisation.pilot_technicians, headcount // 4))
     log = logged_interventions(engine)
     items = []
     for row in log.itertuples():
@@ -150,9 +156,9 @@ def backtest_sentence(result: dict) -> str:
     if not model.get("origins"):
         return "Not enough history yet to test the forecast against what happened."
     return (f"Tested on {model['origins']} past points in time, the model's {model['horizon']}-week "
-            f"forecasts were off by {model['mae'] * 100:.0f} points on average and {model['coverage80']:.0%} of "
-            f"outcomes fell inside its 80% band (a simple Bass curve: {bass['mae'] * 100:.0f} points, "
-            f"{bass['coverage80']:.0%}).")
+            f"forecasts were off by {model['mae'] * 100:.0f} points on average and "
+            f"{model['coverage80']:.0%} of outcomes fell inside its 80% band (a simple Bass curve: "
+            f"{bass['mae'] * 100:.0f} points, {bass['coverage80']:.0%}).")
 
 
 def _bands_json(frame: pd.DataFrame) -> dict:
@@ -161,14 +167,15 @@ def _bands_json(frame: pd.DataFrame) -> dict:
 
 def forecast_document(engine: Engine, *, facility: str | None = None, horizon: int = 26,
                       plans: tuple[Plan, ...] = (), target: float = 0.7, target_week: int | None = None,
-                      seed: int = 0) -> dict:
+                      seed: int = 0, quick: bool = False) -> dict:
     """The forecast as leadership reads it, from the latest calibration (fitting one if needed)."""
     row = store.latest_calibration(engine, facility)
-    if row is None or row["data_version"] != store.data_version(engine):
-        cal_id, cal = calibrate_store(engine, facility=facility, seed=seed)
+    series = observed_series(engine, facility)
+    stale = row is None or row["data_version"] != store.data_version(engine)
+    if stale or len(row["observed"]) != len(series):  # new data, or fitted on fewer weeks
+        calibrate_store(engine, facility=facility, seed=seed, quick=quick)
         row = store.latest_calibration(engine, facility)
     cal = stored_calibration(row)
-    series = observed_series(engine, facility)
     forecasts = forecast_plans(cal, horizon=horizon, plans=plans, target=target,
                                target_week=target_week, seed=seed)
     ranked = rank_plans(forecasts).set_index("plan")
@@ -198,12 +205,109 @@ def forecast_document(engine: Engine, *, facility: str | None = None, horizon: i
 def _plan_stats(row: pd.Series) -> dict:
     def num(v):
         return None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
-    return {k: num(row[k]) for k in ("probability_of_target", "expected_at_horizon", "expected_week_of_target",
-                                     "cost", "cost_per_point", "points_gained", "downtime_hours_saved",
-                                     "downtime_saving")}
+    keys = ("probability_of_target", "expected_at_horizon", "expected_week_of_target", "cost",
+            "cost_per_point", "points_gained", "downtime_hours_saved", "downtime_saving")
+    return {k: num(row[k]) for k in keys}
 
 
 def latest_forecast(engine: Engine, facility: str | None = None) -> dict | None:
     """The newest stored forecast document, or None."""
     snapshot = store.latest_snapshot(engine, facility)
     return snapshot["document"] if snapshot else None
+
+
+# --------------------------------------------------------------------------- scheduled jobs
+
+def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick: bool = False,
+                     facilities: bool = False) -> dict:
+    """Job `refresh-forecast`: recalibrate when new data arrived, then store a forecast snapshot.
+
+    Args:
+        engine: the store's engine.
+        horizon: weeks ahead.
+        seed: the run's seed.
+        quick: smaller calibrations (tests, small machines).
+        facilities: also refit and snapshot every facility (per-facility fits beside the pooled one).
+
+    Returns:
+        {"recalibrated": bool, "snapshots": [ids], "data_version": str}
+    """
+    version = store.data_version(engine)
+    scopes: list[str | None] = [None]
+    if facilities:
+        scopes += sorted(weekly_metrics(engine)["facility"].unique())
+    recalibrated, snapshots = False, []
+    for facility in scopes:
+        latest = store.latest_calibration(engine, facility)
+        if latest is None or latest["data_version"] != version:
+            calibrate_store(engine, facility=facility, seed=seed, quick=quick)
+            recalibrated = True
+        elif (snap := store.latest_snapshot(engine, facility)) and snap["data_version"] == version:
+            continue  # nothing new since the last snapshot
+        tested = (backtest(engine, facility=facility, seed=seed, step=16 if quick else 8)
+                  if facility is None else {})
+        document = forecast_document(engine, facility=facility, horizon=horizon, seed=seed, quick=quick)
+        document["backtest"], document["sentence"] = tested, backtest_sentence(tested)
+        cal_id = document["calibration_id"]
+        snapshots.append(store.store_snapshot(engine, calibration_id=cal_id, facility=facility,
+                                              data_version=version, document=document))
+    return {"recalibrated": recalibrated, "snapshots": snapshots, "data_version": version}
+
+
+def check_deviation(engine: Engine, *, notify=None) -> list[str]:
+    """Job `check-deviation`: alert when actual adoption left the latest forecast's 80% band for
+    two weeks in a row (weeks observed after the forecast was made).
+
+    Args:
+        engine: the store's engine.
+        notify: called with each new alert's message (e.g. an e-mail sender); optional.
+
+    Returns:
+        The messages of the alerts stored by this run.
+    """
+    snapshot = store.latest_snapshot(engine)
+    if snapshot is None:
+        return []
+    doc = snapshot["document"]
+    bands = doc["plans"][0]["bands"]
+    series = observed_series(engine)
+    by_week = dict(zip(series["week"], series["active_share"], strict=True))
+    starts = dict(zip(series["week"], series["week_start"], strict=True))
+    outside = []
+    for week, lo, hi in zip(bands["week"], bands["p10"], bands["p90"], strict=True):
+        if week in by_week:
+            share = by_week[week]
+            outside.append((week, share, lo, hi, share < lo or share > hi))
+    messages = []
+    for (*_, out1), (w2, share, lo, hi, out2) in zip(outside, outside[1:], strict=False):
+        if out1 and out2:
+            side = "below" if share < lo else "above"
+            message = (f"Adoption was {side} the forecast's 80% band for two weeks running "
+                       f"(week {w2}: {share:.0%} against {lo:.0%}-{hi:.0%}).")
+            if store.add_alert(engine, kind="deviation", message=message, week_start=starts[w2]):
+                messages.append(message)
+                if notify is not None:
+                    notify(message)
+    return messages
+
+
+def email_notifier():
+    """An e-mail sender when SMTP settings are given (CHASM_SMTP_HOST, CHASM_ALERT_TO), else None."""
+    import os
+    import smtplib
+    from email.message import EmailMessage
+
+    host, to = os.environ.get("CHASM_SMTP_HOST"), os.environ.get("CHASM_ALERT_TO")
+    if not host or not to:
+        return None
+    port = int(os.environ.get("CHASM_SMTP_PORT", "25"))
+    sender = os.environ.get("CHASM_SMTP_FROM", "chasm@localhost")
+
+    def send(message: str) -> None:
+        mail = EmailMessage()
+        mail["Subject"], mail["From"], mail["To"] = "Chasm: adoption off forecast", sender, to
+        mail.set_content(message)
+        with smtplib.SMTP(host, port, timeout=10) as smtp:
+            smtp.send_message(mail)
+
+    return send

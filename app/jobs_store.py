@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from apscheduler.events import EVENT_JOB_EXECUTED
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -87,7 +88,40 @@ def _move(path: Path, folder: Path) -> Path:
     return Path(shutil.move(path, target))
 
 
-JOBS = {INGEST_INBOX: ingest_inbox}
+REFRESH_FORECAST = "refresh-forecast"
+CHECK_DEVIATION = "check-deviation"
+
+
+def refresh_forecast_job() -> list[InboxOutcome]:
+    """Job `refresh-forecast`: recalibrate on new data and store a forecast snapshot."""
+    from app.forecasting import refresh_forecast
+
+    engine = get_engine()
+    require_current_schema(engine)
+    done = refresh_forecast(engine)
+    summary = (f"{'recalibrated' if done['recalibrated'] else 'no new data'}; "
+               f"{len(done['snapshots'])} snapshot(s) stored")
+    return [InboxOutcome("forecast", "done", None, summary)]
+
+
+def check_deviation_job() -> list[InboxOutcome]:
+    """Job `check-deviation`: alert when adoption leaves the forecast's 80% band two weeks running."""
+    from app.forecasting import check_deviation, email_notifier
+
+    engine = get_engine()
+    require_current_schema(engine)
+    messages = check_deviation(engine, notify=email_notifier())
+    return [InboxOutcome("deviation", "alert", None, m) for m in messages] or [
+        InboxOutcome("deviation", "ok", None, "adoption within the forecast band")]
+
+
+def _after_ingest(event) -> None:  # type: ignore[no-untyped-def]
+    if event.job_id == INGEST_INBOX and getattr(event, "retval", None):
+        check_deviation_job()
+
+
+JOBS = {INGEST_INBOX: ingest_inbox, REFRESH_FORECAST: refresh_forecast_job,
+        CHECK_DEVIATION: check_deviation_job}
 
 
 def build_scheduler(scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
@@ -104,6 +138,13 @@ def build_scheduler(scheduler_class: type[BaseScheduler] = BlockingScheduler) ->
         coalesce=True,
         misfire_grace_time=3600,
     )
+    scheduler.add_job(refresh_forecast_job, CronTrigger.from_crontab(settings.forecast_cron),
+                      id=REFRESH_FORECAST, name="Recalibrate and re-forecast on new data",
+                      replace_existing=True, coalesce=True, misfire_grace_time=6 * 3600)
+    scheduler.add_job(check_deviation_job, CronTrigger.from_crontab(settings.forecast_cron),
+                      id=CHECK_DEVIATION, name="Alert when adoption leaves the forecast band",
+                      replace_existing=True, coalesce=True, misfire_grace_time=6 * 3600)
+    scheduler.add_listener(_after_ingest, EVENT_JOB_EXECUTED)
     return scheduler
 
 

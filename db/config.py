@@ -24,6 +24,7 @@ class StoreSettings(BaseSettings):
     pseudonym_secret: SecretStr | None = None
     inbox_dir: Path | None = None
     ingest_cron: str = "0 6 * * mon"
+    forecast_cron: str = "30 2 * * *"
 
     @property
     def resolved_database_url(self) -> str:

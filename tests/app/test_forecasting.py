@@ -1,0 +1,114 @@
+"""Calibrating to stored uploads, forecasting, backtesting and the scheduled jobs."""
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from app import cli, forecasting
+from db import forecasts as store
+from db.demo import prepare_first_start
+from db.engine import create_store_engine
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("store") / "demo.db"
+    engine = create_store_engine(f"sqlite:///{path}")
+    prepare_first_start(engine, f"sqlite:///{path}")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def engine(demo_db, tmp_path, monkeypatch):
+    path = tmp_path / "chasm.db"
+    shutil.copy(demo_db, path)
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("CHASM_DATABASE_URL", url)
+    monkeypatch.setenv("CHASM_DATA_DIR", str(tmp_path))
+    engine = create_store_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def test_recorded_scenario_replays_the_intervention_log(engine):
+    spec = forecasting.recorded_scenario(engine)
+    assert spec.organisation.technicians == 280 and spec.organisation.facilities == 15
+    levers = {k: v for iv in spec.interventions for k, v in iv.levers.items()}
+    assert levers["friction_minutes"] == 0.5 and levers["kpi"] == "downtime_prevented"
+    assert any(iv.champions for iv in spec.interventions)
+    series = forecasting.observed_series(engine)
+    assert len(series) == 78 and series["active_share"].iloc[3] == pytest.approx(0.41, abs=0.03)
+
+
+def test_calibrate_store_and_forecast_document(engine):
+    cal_id, cal = forecasting.calibrate_store(engine, until=60, quick=True)
+    row = store.latest_calibration(engine)
+    assert row["id"] == cal_id and len(row["observed"]) == 60
+    assert row["data_version"] == store.data_version(engine)
+    doc = forecasting.forecast_document(engine, horizon=12, quick=True)
+    assert doc["calibration_id"] != cal_id  # the stored fit saw 60 of 78 weeks: refitted on all
+    plan = doc["plans"][0]
+    assert plan["plan"] == "current plan"
+    assert len(plan["bands"]["week"]) == 12 and plan["bands"]["week"][0] == 79
+    assert 0 <= plan["probability_of_target"] <= 1
+    assert len(doc["baseline"]["mean"]) == 12
+    json.dumps(doc)  # stored and sent as JSON
+
+
+def test_refresh_forecast_only_recalibrates_on_new_data(engine):
+    first = forecasting.refresh_forecast(engine, horizon=8, quick=True)
+    assert first["recalibrated"] and len(first["snapshots"]) == 1
+    doc = forecasting.latest_forecast(engine)
+    assert doc["backtest"]["model"]["origins"] > 0
+    assert doc["sentence"].startswith("Tested on")
+    again = forecasting.refresh_forecast(engine, horizon=8, quick=True)
+    assert not again["recalibrated"] and again["snapshots"] == []
+
+
+def test_check_deviation_alerts_after_two_weeks_outside_the_band(engine):
+    cal_id = store.store_calibration(engine, facility=None, data_version="v", observed=[0.1] * 76,
+                                     posterior={}, scenario_toml="", seconds=0)
+    bands = {"week": [77, 78], "p10": [0.05, 0.05], "p90": [0.10, 0.10]}
+    store.store_snapshot(engine, calibration_id=cal_id, facility=None, data_version="v",
+                         document={"plans": [{"plan": "current plan", "bands": bands}]})
+    sent = []
+    messages = forecasting.check_deviation(engine, notify=sent.append)
+    assert messages == ["Adoption was above the forecast's 80% band for two weeks running "
+                        "(week 78: 73% against 5%-10%)."]
+    assert sent == messages
+    assert forecasting.check_deviation(engine) == []  # stored once
+    assert list(store.open_alerts(engine)["message"]) == messages
+
+
+def test_no_alert_when_inside_the_band(engine):
+    cal_id = store.store_calibration(engine, facility=None, data_version="v", observed=[0.1] * 76,
+                                     posterior={}, scenario_toml="", seconds=0)
+    bands = {"week": [77, 78], "p10": [0.5, 0.5], "p90": [0.9, 0.9]}
+    store.store_snapshot(engine, calibration_id=cal_id, facility=None, data_version="v",
+                         document={"plans": [{"plan": "current plan", "bands": bands}]})
+    assert forecasting.check_deviation(engine) == []
+
+
+def test_cli_calibrate_forecast_backtest(engine, tmp_path):
+    cli._register_commands()
+    runner = CliRunner()
+    result = runner.invoke(cli.app, ["calibrate", "--until", "30", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["weeks"] == 30 and set(doc["mean"]) >= {"base_utility", "w_social"}
+    plan = tmp_path / "plan.toml"
+    plan.write_text('name = "embed now"\n[[interventions]]\nweek = 79\nfriction_minutes = 0.5\ncost = 1000\n')
+    result = runner.invoke(cli.app, ["forecast", "--horizon", "6", "--plan", str(plan), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [p["plan"] for p in doc["plans"]] == ["current plan", "embed now"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[interventions]]\nweek = 80\nmagic = 1\n")
+    result = runner.invoke(cli.app, ["forecast", "--plan", str(bad)])
+    assert result.exit_code == 1 and "interventions[1].magic: unknown lever" in result.stderr
+    result = runner.invoke(cli.app, ["forecast", "--facility", "Atlantis"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "error: no weekly metrics stored for facility 'Atlantis'"
