@@ -25,6 +25,7 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
     "false_alarm_shock": (0.0, 4.0),
     "w_incentive": (0.0, 3.0),
     "w_social": (0.0, 10.0),
+    "w_norm": (0.0, 10.0),
     "w_fear": (0.0, 6.0),
     "w_coached": (0.0, 6.0),
     "habit": (0.0, 8.0),
@@ -68,6 +69,7 @@ class Behaviour:
     false_alarm_shock: Any = 2.38
     w_incentive: Any = 0.223
     w_social: Any = 0.679
+    w_norm: Any = 0.0
     w_fear: Any = 0.477
     w_coached: Any = 0.587
     habit: Any = 0.748

@@ -85,7 +85,8 @@ def utility(state: dict, exposure: np.ndarray, coached: np.ndarray, levers: Leve
     """E1: the weekly usage utility (logit of the probability of using the tool).
 
     U = base + w_innov z + w_trust (T - 0.5) + w_comp C + w_support support - felt effort
-        - shock * last week's false alarms + w_social (exposure - threshold) + w_incentive K
+        - shock * last week's false alarms + w_social (exposure - threshold)
+        + w_norm * (share of live technicians using it) + w_incentive K
         - w_fear F + w_coached coached,
     where the felt effort is the full friction for last week's users and `friction_foresight`
     of it for the others. Arranged so that each (R, 1) column is computed once.
@@ -96,7 +97,7 @@ def utility(state: dict, exposure: np.ndarray, coached: np.ndarray, levers: Leve
     user_extra = -effort * (1.0 - p["friction_foresight"])
     tc = trust_competence(state, p) if tc is None else tc
     u = (state["static_utility"] + columns + tc + user_extra * state["active"]
-         + p["w_social"] * exposure - p["w_fear"] * state["fear"])
+         + p["w_social"] * exposure + p["w_norm"] * state["norm"] - p["w_fear"] * state["fear"])
     if state["last_false_alarms"].any():
         u -= p["false_alarm_shock"] * state["last_false_alarms"]
     if coached.any():
@@ -173,7 +174,8 @@ class Engine:
                 "threshold": f(threshold), "trust": f(trust), "fear": f(fear),
                 "competence": f(competence), "active": active, "ever": active.copy(),
                 "champion": np.zeros((R, N), dtype=bool),
-                "wave_trained": np.zeros((R, N), dtype=bool), "depth": np.zeros((R, N), dtype=FLOAT)}
+                "wave_trained": np.zeros((R, N), dtype=bool), "depth": np.zeros((R, N), dtype=FLOAT),
+                "norm": np.zeros((R, 1), dtype=FLOAT)}
 
     # ------------------------------------------------------------------ levers
     def set_levers(self, **changes) -> None:
@@ -232,6 +234,9 @@ class Engine:
             s["trust"] += p["transparency_trust_gain"] * lv.transparency * live * (1.0 - s["trust"])
         self.coached = self._coach(live, shape)
         exposure = (self.adj_t @ s["active"].T.astype(FLOAT)).T * self.inv_degree
+        # E1b: the organisation's norm, the share of live technicians who used it last week
+        s["norm"] = (s["active"].sum(axis=1, keepdims=True)
+                     / np.maximum(live.sum(axis=1, keepdims=True), 1)).astype(FLOAT)
         # E12: use with probability logistic(U), or logistic(U + habit) for last week's users;
         # u < 1 / (1 + exp(-x)) is tested as u * (1 + exp(-x)) < 1 (one exp, no division).
         tc = trust_competence(s, p)

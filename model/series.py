@@ -1,7 +1,8 @@
 """Standalone forecasting of any published adoption curve (`chasm forecast --series`).
 
-The agent-based model is fitted by ABC-SMC to the first `train` periods of the curve (one model
-step per period, a generic organisation of 300 people) and forecasts the next `horizon` periods;
+The agent-based model is fitted by ABC-SMC to the first `train` periods of the curve (a generic
+organisation of 300 people; how many weekly model steps make one period is fitted too, between a
+quarter and four) and forecasts the next `horizon` periods;
 the Bass baseline is fitted to the same periods. A non-decreasing curve is read as cumulative
 adoption (matched to the share who ever adopted); any other as the share actively using.
 """
@@ -14,23 +15,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.abc import abc_smc
 from model.bass import fit_bass
-from model.calibrate import CalibrationError, calibrate, check_series
-from model.forecast import predictive
-from model.plan import CURRENT
+from model.behaviour import Behaviour
+from model.calibrate import CalibrationError, check_series
+from model.ensemble import run_ensemble
+from model.model import AdoptionModel
+from model.population import Population
 from model.scenario import Levers, Onboarding, Organisation, Scenario
 
 SERIES_PRIORS: dict[str, tuple[float, float]] = {
     "base_utility": (-9.0, 2.0),
     "w_innovativeness": (0.0, 3.0),
     "w_social": (0.0, 10.0),
+    "w_norm": (0.0, 10.0),
     "threshold_mean": (0.0, 1.0),
     "habit": (0.0, 8.0),
+    "trust_loss_false_alarm": (0.0, 0.5),
+    "steps_per_period": (0.25, 4.0),
 }
+MAX_STEPS_PER_PERIOD = 4.0
 GENERIC = Scenario(
     name="generic diffusion",
     organisation=Organisation(technicians=300, facilities=3, distrust_share=0.5, fear_share=0.3),
-    levers=Levers(friction_minutes=0.0, kpi="balanced", alerts_per_week=0, support=0.0),
+    levers=Levers(friction_minutes=0.0, kpi="balanced", alerts_per_week=3, support=0.0),
     onboarding=Onboarding(mode="video", hours=0.0),
 )
 
@@ -56,6 +64,24 @@ def read_series(path: str | Path) -> np.ndarray:
     return check_series(frame["adoption_share"].to_numpy(dtype=float), what=str(path))
 
 
+def _paths(thetas: np.ndarray, periods: int, seed: int, population: Population,
+           observable: str) -> np.ndarray:
+    """(K, periods) shares: each particle runs `steps_per_period` model steps per period."""
+    steps = int(np.ceil(MAX_STEPS_PER_PERIOD * periods)) + 1
+    names = tuple(SERIES_PRIORS)
+    base = GENERIC.behaviour.as_dict()
+    beh = Behaviour(**(base | {n: thetas[:, i] for i, n in enumerate(names) if n in base}))
+    result = run_ensemble(replace(GENERIC, weeks=steps), runs=len(thetas), seed=seed, behaviour=beh,
+                          population=population, record_facilities=False)
+    key = "active_share" if observable == "active" else "ever_share"
+    full = np.concatenate([np.zeros((len(thetas), 1)), result.overall[key].T], axis=1)
+    at = thetas[:, names.index("steps_per_period")][:, None] * np.arange(1, periods + 1)[None, :]
+    lo = np.clip(np.floor(at).astype(int), 0, steps - 1)
+    frac = at - lo
+    rows = np.arange(len(thetas))[:, None]
+    return full[rows, lo] * (1.0 - frac) + full[rows, lo + 1] * frac
+
+
 def forecast_series(y: np.ndarray, *, train: int, horizon: int, seed: int = 0,
                     particles: int = 200, generations: int = 4, draws: int = 300) -> dict:
     """Fit on periods 1..train, forecast train+1..train+horizon; the JSON contract of the CLI.
@@ -68,12 +94,21 @@ def forecast_series(y: np.ndarray, *, train: int, horizon: int, seed: int = 0,
     observed = check_series(y[:train], what="training periods")
     cumulative = bool(np.all(np.diff(observed) >= -1e-9))
     observable = "ever" if cumulative else "active"
-    scenario = replace(GENERIC, weeks=train + horizon)
-    cal = calibrate(scenario, observed, observable=observable, priors=SERIES_PRIORS,
-                    particles=particles, generations=generations, batch=800, seed=seed,
-                    max_simulations=12_000)
-    paths, _ = predictive(cal, CURRENT, horizon, draws=draws, seed=seed)
-    future = paths[:, train:]
+    rng = np.random.default_rng(seed)
+    population = AdoptionModel(GENERIC, rng=seed).population
+
+    def distance(thetas: np.ndarray, sim_seed: int) -> np.ndarray:
+        paths = _paths(thetas, train, sim_seed, population, observable)
+        return np.sqrt(np.mean((paths - observed) ** 2, axis=1))
+
+    posterior = abc_smc(distance, SERIES_PRIORS, particles=particles, generations=generations,
+                        batch=800, rng=rng, max_simulations=12_000)
+    paths = _paths(posterior.draw(3 * draws, rng), train + horizon, int(rng.integers(2**31)),
+                   population, observable)
+    tail = slice(max(train - 4, 0), train)
+    gap = np.sqrt(np.mean((paths[:, tail] - observed[tail]) ** 2, axis=1))
+    weights = np.exp(-0.5 * (gap / max(float(np.median(gap)), 1e-3)) ** 2)
+    future = paths[rng.choice(len(paths), size=draws, p=weights / weights.sum()), train:]
     bass = fit_bass(observed, discontinuance=not cumulative)
     bass_mean = bass.forecast(horizon)["mean"]
     periods = range(train + 1, train + horizon + 1)
@@ -87,5 +122,5 @@ def forecast_series(y: np.ndarray, *, train: int, horizon: int, seed: int = 0,
         "baseline": {"method": "bass",
                      "forecast": [{"period": p, "mean": round(float(m), 6)}
                                   for p, m in zip(periods, bass_mean, strict=True)]},
-        "posterior_mean": cal.posterior.mean(),
+        "posterior_mean": posterior.mean(),
     }

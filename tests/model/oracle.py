@@ -174,6 +174,7 @@ class Technician(mesa.Agent):
                 - self.model.effort * felt
                 - p.false_alarm_shock * self.last_false_alarms
                 + p.w_social * (self.exposure - self.threshold)
+                + p.w_norm * self.model.norm
                 + p.w_incentive * KPIS[lv.kpi]
                 - p.w_fear * self.fear
                 + p.w_coached * self.coached)
@@ -298,6 +299,8 @@ class OracleModel(mesa.Model):
         for tech in self.technicians:
             tech.coached = False
         self.coach_peers()
+        live = [t for t in self.technicians if t.live]
+        self.norm = sum(t.active for t in self.technicians) / max(len(live), 1)
         self.agents.do("look_at_peers")  # everyone looks before anyone decides
         self.agents.do("decide")
         self.agents.do("experience_alerts")
