@@ -55,35 +55,8 @@ def simulate(
     typer.echo(f"{spec.name}: {runs} runs, {result.weeks} weeks. Active share of technicians:")
     for month, week, mean, lo, hi in _month_rows(result):
         typer.echo(f"  month {month:>2} (week {week:>2}): {mean:5.0%}  (90% of runs {lo:.0%}-{hi:.0%})")
-
-
-@app.command()
-def serve() -> None:
-    """Start Chasm on the configured database, loading the demo organisation on first start.
-
-    Until the web app lands, prints the stored adoption and the seed case's simulated scenarios.
-    """
-    from db.demo import prepare_first_start
-    from db.engine import get_engine
-    from db.queries import weekly_metrics
-    from model.ensemble import run_ensemble
-    from model.scenario import load_scenario
-
-    engine = get_engine()
-    if prepare_first_start(engine) is not None:
-        typer.echo("Loaded the demo organisation (first start).")
-    metrics = weekly_metrics(engine)
-    if not metrics.empty:
-        weekly = metrics.groupby("week_start")[["active_users", "technicians"]].sum()
-        share = weekly["active_users"] / weekly["technicians"]
-        typer.echo(f"Stored: {metrics['facility'].nunique()} facilities, {len(weekly)} weeks; "
-                   f"latest active share {share.iloc[-1]:.0%} (week of {share.index[-1]}).")
-    for name in ("pilot", "rollout", "turnaround"):
-        spec = load_scenario(SCENARIOS / f"{name}.toml")
-        result = run_ensemble(spec, runs=200, seed=0)
-        months = ", ".join(f"m{m} {mean:.0%}" for m, _, mean, _, _ in _month_rows(result)
-                           if m in (1, 3, 6, 12, 18))
-        typer.echo(f"{name:>10}: {months}")
-    typer.echo("The web app (http://localhost:8501) arrives with the UI; meanwhile try "
-               "`.venv/bin/chasm metrics` and "
-               "`.venv/bin/chasm simulate seed_data/scenarios/turnaround.toml`.")
+    if len(spec.waves) > 1:
+        for gate in result.gates():
+            when = (f"week {gate['mean_week']:.0f} on average ({gate['p05_week']:.0f}-{gate['p95_week']:.0f})"
+                    if gate["opened_share"] else "never")
+            typer.echo(f"  wave {gate['wave']} went live: {when}, in {gate['opened_share']:.0%} of runs")
