@@ -6,6 +6,7 @@ deviation check, the CLI's calibrate/forecast/backtest and the Forecast page).
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from model.abc import Posterior
 from model.bass import fit_bass
 from model.calibrate import Calibration, CalibrationError, calibrate
 from model.forecast import forecast_plans, rank_plans
+from model.parallel import DaskCluster, Executor, LocalPool
 from model.plan import Plan
 from model.scenario import (
     Champions,
@@ -98,6 +100,20 @@ def recorded_scenario(engine: Engine, facility: str | None = None) -> Scenario:
                    interventions=tuple(sorted(items, key=lambda i: i.week)), weeks=weeks)
 
 
+_EXECUTORS: dict[str, Executor] = {}
+
+
+def executor_from_env() -> Executor:
+    """Where calibration batches run: the Dask cluster at CHASM_DASK_ADDRESS, else a local pool.
+
+    Built once per process (and per address); the same seed gives the same result on either.
+    """
+    address = os.environ.get("CHASM_DASK_ADDRESS", "")
+    if address not in _EXECUTORS:
+        _EXECUTORS[address] = DaskCluster(address) if address else LocalPool()
+    return _EXECUTORS[address]
+
+
 def calibrate_store(engine: Engine, *, facility: str | None = None, until: int | None = None,
                     seed: int = 0, quick: bool = False) -> tuple[int, Calibration]:
     """Fit the model to the stored series (up to week `until`) and store the posterior.
@@ -110,7 +126,7 @@ def calibrate_store(engine: Engine, *, facility: str | None = None, until: int |
     scenario = recorded_scenario(engine, facility)
     start = time.perf_counter()
     settings = {"particles": 120, "generations": 3, "max_simulations": 5000} if quick else {}
-    cal = calibrate(scenario, y, seed=seed, **settings)
+    cal = calibrate(scenario, y, seed=seed, executor=executor_from_env(), **settings)
     cal_id = store.store_calibration(
         engine, facility=facility, data_version=store.data_version(engine), observed=y.tolist(),
         posterior=cal.posterior.to_dict(), scenario_toml=scenario_to_toml(scenario),

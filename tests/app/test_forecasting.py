@@ -10,6 +10,7 @@ from app import cli, forecasting
 from db import forecasts as store
 from db.demo import prepare_first_start
 from db.engine import create_store_engine
+from db.queries import weekly_metrics
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +113,27 @@ def test_cli_calibrate_forecast_backtest(engine, tmp_path):
     result = runner.invoke(cli.app, ["forecast", "--facility", "Atlantis"])
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: no weekly metrics stored for facility 'Atlantis'"
+
+
+def test_per_facility_fit_beside_the_pooled_one(engine):
+    facility = weekly_metrics(engine)["facility"].iloc[0]
+    spec = forecasting.recorded_scenario(engine, facility)
+    assert spec.organisation.facilities == 1 and spec.organisation.technicians < 40
+    cal_id, _ = forecasting.calibrate_store(engine, facility=facility, quick=True)
+    assert store.latest_calibration(engine, facility)["id"] == cal_id
+    assert store.latest_calibration(engine) is None  # the pooled fit is stored separately
+
+
+@pytest.mark.slow
+def test_dask_address_runs_calibration_on_the_cluster(engine, monkeypatch):
+    from distributed import LocalCluster
+
+    _, here = forecasting.calibrate_store(engine, until=20, quick=True, seed=3)
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        monkeypatch.setenv("CHASM_DASK_ADDRESS", cluster.scheduler_address)
+        executor = forecasting.executor_from_env()
+        assert isinstance(executor, forecasting.DaskCluster)
+        _, there = forecasting.calibrate_store(engine, until=20, quick=True, seed=3)
+        executor.client.close()
+        forecasting._EXECUTORS.pop(cluster.scheduler_address)
+    assert (here.posterior.samples == there.posterior.samples).all()
