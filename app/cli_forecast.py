@@ -25,6 +25,7 @@ def forecast(
     facility: Annotated[str | None, typer.Option(help="Forecast one facility.")] = None,
     plan: Annotated[list[Path] | None, typer.Option(help="Alternative plan TOML (repeatable).")] = None,
     target: Annotated[float, typer.Option(min=0.0, max=1.0, help="Target active share.")] = 0.7,
+    by: Annotated[str | None, typer.Option(help="Target date (ISO) or rollout week.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -34,15 +35,16 @@ def forecast(
     from model.series import forecast_series, read_series
 
     if series is None:
-        from app.forecasting import forecast_document, recorded_scenario
+        from app.forecasting import forecast_document, recorded_scenario, week_of
         from model.plan import load_plan
 
         engine = _store()
         try:
             base = recorded_scenario(engine, facility)
             plans = tuple(load_plan(path, base) for path in plan or [])
+            target_week = week_of(engine, by, facility) if by else None
             doc = forecast_document(engine, facility=facility, horizon=horizon, plans=plans,
-                                    target=target, seed=seed)
+                                    target=target, target_week=target_week, seed=seed)
         except (CalibrationError, ScenarioError) as exc:
             _fail(str(exc))
         _print(doc, as_json)
@@ -89,6 +91,7 @@ def _print(doc: dict, as_json: bool) -> None:
 def calibrate(
     facility: Annotated[str | None, typer.Option(help="Fit one facility, not the organisation.")] = None,
     until: Annotated[int | None, typer.Option(min=6, help="Fit on weeks 1..WEEK only.")] = None,
+    quick: Annotated[bool, typer.Option(help="A smaller, faster fit (fewer particles).")] = False,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -98,7 +101,7 @@ def calibrate(
 
     engine = _store()
     try:
-        cal_id, cal = calibrate_store(engine, facility=facility, until=until, seed=seed)
+        cal_id, cal = calibrate_store(engine, facility=facility, until=until, seed=seed, quick=quick)
     except CalibrationError as exc:
         _fail(str(exc))
     post = cal.posterior

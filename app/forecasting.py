@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -169,6 +169,9 @@ def backtest(engine: Engine, *, facility: str | None = None, horizon: int = 8, s
 def backtest_sentence(result: dict) -> str:
     """One plain sentence on how far to trust the forecast."""
     model, bass = result.get("model", {}), result.get("bass", {})
+    if not result:
+        return ("Not yet backtested on this data: the nightly refresh does it "
+                "(or run `chasm backtest`).")
     if not model.get("origins"):
         return "Not enough history yet to test the forecast against what happened."
     return (f"Tested on {model['origins']} past points in time, the model's {model['horizon']}-week "
@@ -212,10 +215,28 @@ def forecast_document(engine: Engine, *, facility: str | None = None, horizon: i
                      "mean": [round(float(v), 6) for v in bass["mean"]],
                      "lo_80": [round(float(v), 6) for v in bass["lo_80"]],
                      "hi_80": [round(float(v), 6) for v in bass["hi_80"]]},
+        "ranking": {"by_probability": list(ranked.index),
+                    "by_cost_per_point": list(ranked["cost_per_point"].dropna().sort_values().index)},
         "backtest": tested,
         "sentence": backtest_sentence(tested),
         "posterior": {"mean": cal.posterior.mean(), "interval90": cal.posterior.interval(0.9)},
     }
+
+
+def week_of(engine: Engine, when: str, facility: str | None = None) -> int:
+    """A rollout week from a week number or an ISO date (week 1 = the first stored week).
+
+    Raises:
+        CalibrationError: neither a whole number nor a date.
+    """
+    if when.strip().isdigit():
+        return int(when)
+    try:
+        day = pd.Timestamp(date.fromisoformat(when.strip()))
+    except ValueError:
+        raise CalibrationError(f"--by {when!r}: give a week number or a date like 2027-06-30") from None
+    first = pd.Timestamp(observed_series(engine, facility)["week_start"].iloc[0])
+    return int((day - first).days // 7 + 1)
 
 
 def _plan_stats(row: pd.Series) -> dict:

@@ -96,16 +96,23 @@ def test_no_alert_when_inside_the_band(engine):
 def test_cli_calibrate_forecast_backtest(engine, tmp_path):
     cli._register_commands()
     runner = CliRunner()
-    result = runner.invoke(cli.app, ["calibrate", "--until", "30", "--json"])
+    result = runner.invoke(cli.app, ["calibrate", "--until", "30", "--quick", "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["weeks"] == 30 and set(doc["mean"]) >= {"base_utility", "w_social"}
+    forecasting.calibrate_store(engine, quick=True)  # a fit on every week, which forecast reuses
     plan = tmp_path / "plan.toml"
     plan.write_text('name = "embed now"\n[[interventions]]\nweek = 79\nfriction_minutes = 0.5\ncost = 1000\n')
-    result = runner.invoke(cli.app, ["forecast", "--horizon", "6", "--plan", str(plan), "--json"])
+    result = runner.invoke(cli.app, ["forecast", "--horizon", "6", "--plan", str(plan), "--by", "2026-12-14",
+                                     "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert [p["plan"] for p in doc["plans"]] == ["current plan", "embed now"]
+    assert doc["target_week"] == 82  # week 1 is 2025-05-26
+    assert set(doc["ranking"]["by_probability"]) == {"current plan", "embed now"}
+    result = runner.invoke(cli.app, ["forecast", "--by", "next summer"])
+    assert result.exit_code == 1
+    assert "--by 'next summer': give a week number or a date like 2027-06-30" in result.stderr
     bad = tmp_path / "bad.toml"
     bad.write_text("[[interventions]]\nweek = 80\nmagic = 1\n")
     result = runner.invoke(cli.app, ["forecast", "--plan", str(bad)])
