@@ -128,11 +128,11 @@ def test_out_of_date_schema_is_refused(cli, tmp_path, monkeypatch):
     result = cli("metrics")
     assert result.exit_code == 1
     assert result.stderr == (
-        "The database schema is out of date (empty, this version of Chasm needs 0001). "
+        "The database schema is out of date (empty, this version of Chasm needs 0002). "
         "Run `chasm db upgrade` first.\n"
     )
     upgraded = cli("db", "upgrade")
-    assert upgraded.exit_code == 0 and "is at schema revision 0001" in upgraded.stdout
+    assert upgraded.exit_code == 0 and "is at schema revision 0002" in upgraded.stdout
     assert cli("metrics").exit_code == 0
 
 

@@ -81,7 +81,7 @@ def test_job_store_lives_in_the_database_with_explicit_id(engine, inbox):
         scheduler.shutdown(wait=False)
     with engine.connect() as conn:
         ids = conn.execute(text("SELECT id FROM apscheduler_jobs")).scalars().all()
-    assert ids == ["ingest-inbox"]
+    assert sorted(ids) == ["check-deviation", "ingest-inbox", "refresh-forecast"]
 
 
 def test_only_one_scheduler_per_database(store_url):
