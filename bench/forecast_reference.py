@@ -111,7 +111,7 @@ def markdown(rows: dict[str, dict], coverage: dict[str, float], trials: int) -> 
         "",
         "## Published curves: fit on the first 60%, forecast the rest",
         "",
-        "The agent-based model (ABC-SMC posterior, 300 generic agents, one step per period) against",
+        "The agent-based model (ABC-SMC posterior, 300 generic agents, fitted steps per period) against",
         "the Bass baseline (with discontinuance for curves that fall, without for cumulative ones).",
         "MAE in share points (0.05 = 5 points); coverage = held-out points inside the 80% band.",
         "",
