@@ -145,7 +145,6 @@ class Engine:
         self.gate_streak = np.zeros(self.R, dtype=int)
         self.live_fac = np.zeros((self.R, population.n_facilities), dtype=bool)
         self.live = np.zeros((self.R, self.N), dtype=bool)
-        self.champion_capacity = scenario.levers.champion_capacity
         self.state = self._initial_state()
         self.state["static_utility"] = static_utility(self.state, self.p).astype(FLOAT)
         self.coached = np.zeros((self.R, self.N), dtype=bool)
@@ -181,8 +180,6 @@ class Engine:
     def set_levers(self, **changes) -> None:
         """Change levers from this week on (an intervention)."""
         self.levers = replace(self.levers, **changes)
-        if "champion_capacity" in changes:
-            self.champion_capacity = changes["champion_capacity"]
 
     def queue_champions(self, champions: Champions) -> None:
         """Launch champions at the start of the next step, once that week's waves are live."""
@@ -314,11 +311,11 @@ class Engine:
         """
         s, p = self.state, self.p
         champs = s["champion"] & live
-        if self.champion_capacity <= 0 or not champs.any():
+        if self.levers.champion_capacity <= 0 or not champs.any():
             return np.zeros(shape, dtype=bool)
         u = self.rng.random(shape, dtype=FLOAT)
         targets = live & ~s["active"] & ~s["champion"]
-        cap = self.facility_share(champs) * float(self.champion_capacity)
+        cap = self.facility_share(champs) * float(self.levers.champion_capacity)
         m = self.facility_share(targets)
         own = np.minimum(cap, m)
         spare = (cap - own).sum(axis=1, keepdims=True)
