@@ -93,11 +93,11 @@ def utility(state: dict, exposure: np.ndarray, coached: np.ndarray, levers: Leve
     """
     effort = friction_effort(levers, p)
     columns = (p["w_support"] * levers.support + p["w_incentive"] * KPIS[levers.kpi]
-               - effort * p["friction_foresight"])
+               - effort * p["friction_foresight"] + p["w_norm"] * state["norm"])
     user_extra = -effort * (1.0 - p["friction_foresight"])
     tc = trust_competence(state, p) if tc is None else tc
     u = (state["static_utility"] + columns + tc + user_extra * state["active"]
-         + p["w_social"] * exposure + p["w_norm"] * state["norm"] - p["w_fear"] * state["fear"])
+         + p["w_social"] * exposure - p["w_fear"] * state["fear"])
     if state["last_false_alarms"].any():
         u -= p["false_alarm_shock"] * state["last_false_alarms"]
     if coached.any():
@@ -145,8 +145,10 @@ class Engine:
         self.gate_streak = np.zeros(self.R, dtype=int)
         self.live_fac = np.zeros((self.R, population.n_facilities), dtype=bool)
         self.live = np.zeros((self.R, self.N), dtype=bool)
+        self.everyone_live = False
         self.state = self._initial_state()
         self.state["static_utility"] = static_utility(self.state, self.p).astype(FLOAT)
+        self.uses_norm = bool(np.any(self.p["w_norm"] != 0))
         self.coached = np.zeros((self.R, self.N), dtype=bool)
         self.pending_champions: list[Champions] = []
         self.week = 0
@@ -225,20 +227,26 @@ class Engine:
             self.launch_champions(self.pending_champions.pop(0))
         live = self.live
         if lv.training_per_week > 0:
-            self._train_wave(live, self.rng.random(shape, dtype=FLOAT))
+            self._train_wave(live)
+        # Once every facility is live the live masks change nothing: skip them (a hot loop).
+        everyone = self.everyone_live
         if lv.transparency > 0:  # E9
-            s["fear"] *= 1.0 - p["transparency_fear_reduction"] * lv.transparency * live
-            s["trust"] += p["transparency_trust_gain"] * lv.transparency * live * (1.0 - s["trust"])
+            fear_cut = p["transparency_fear_reduction"] * lv.transparency
+            trust_gain = p["transparency_trust_gain"] * lv.transparency
+            s["fear"] *= 1.0 - (fear_cut if everyone else fear_cut * live)
+            s["trust"] += (trust_gain if everyone else trust_gain * live) * (1.0 - s["trust"])
         self.coached = self._coach(live, shape)
         exposure = (self.adj_t @ s["active"].T.astype(FLOAT)).T * self.inv_degree
-        # E1b: the organisation's norm, the share of live technicians who used it last week
-        s["norm"] = (s["active"].sum(axis=1, keepdims=True)
-                     / np.maximum(live.sum(axis=1, keepdims=True), 1)).astype(FLOAT)
+        if self.uses_norm:  # E1b: the share of live technicians who used it last week
+            s["norm"] = (s["active"].sum(axis=1, keepdims=True)
+                         / np.maximum(live.sum(axis=1, keepdims=True), 1)).astype(FLOAT)
         # E12: use with probability logistic(U), or logistic(U + habit) for last week's users;
         # u < 1 / (1 + exp(-x)) is tested as u * (1 + exp(-x)) < 1 (one exp, no division).
         tc = trust_competence(s, p)
         x = utility(s, exposure, self.coached, lv, p, tc) + p["habit"] * s["active"]
-        active = live & ((u_decide * (1.0 + np.exp(-x)) < 1.0) | s["champion"])
+        active = (u_decide * (1.0 + np.exp(-x)) < 1.0) | s["champion"]
+        if not everyone:
+            active &= live
         s["active"] = active
         s["ever"] |= active
         s["depth"] = active * depth_per_user(s, lv, p, tc)  # E11, at the week's trust and competence
@@ -250,7 +258,7 @@ class Engine:
         # E5b: competence grows with use and decays without; E9b: use eases fear
         c = s["competence"]
         s["competence"] = (c + active * p["competence_gain_use"] * (1.0 - c)
-                           - (live & ~active) * p["competence_decay"] * c)
+                           - (~active if everyone else live & ~active) * p["competence_decay"] * c)
         s["fear"] *= 1.0 - active * p["fear_reduction_use"]
         self._update_gates()
 
@@ -268,6 +276,7 @@ class Engine:
             newly &= ~self.live_fac
             self.live_fac |= newly
             self.live = self.live_fac[:, self.fac]
+            self.everyone_live = bool(self.live_fac.all())
             techs = newly[:, self.fac]
             ob = self.scenario.onboarding
             s = self.state
@@ -288,12 +297,13 @@ class Engine:
         met = unopened.any(axis=1) & (mean_live >= need)
         self.gate_streak = np.where(met, self.gate_streak + 1, 0)
 
-    def _train_wave(self, live: np.ndarray, u: np.ndarray) -> None:
+    def _train_wave(self, live: np.ndarray) -> None:
+        """E5: a wave trains up to `training_per_week` live technicians not yet trained, at random."""
         lv, s = self.levers, self.state
-        if lv.training_per_week <= 0:
-            return
         eligible = live & ~s["wave_trained"]
-        keys = np.where(eligible, u, 2.0)
+        if not eligible.any():
+            return  # everyone has been through the programme
+        keys = np.where(eligible, self.rng.random(eligible.shape, dtype=FLOAT), 2.0)
         k = min(lv.training_per_week, self.N)
         kth = np.partition(keys, k - 1, axis=1)[:, k - 1:k] if k < self.N else 2.0
         chosen = eligible & (keys <= kth)
