@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: setup
-	$(VENV)/bin/chasm serve
+	$(VENV)/bin/chasm serve --port $(or $(PORT),8501)
 
 lint: setup
 	$(VENV)/bin/ruff check app model db tests bench

@@ -1,0 +1,149 @@
+"""Who is signed in, what their role may use, and the sign-in form.
+
+Local accounts sign in through `db.accounts.sign_in` (argon2id, rate-limited, logged). When
+`[auth]` is configured in Streamlit's secrets, single sign-on through `st.login` is offered too;
+roles always come from the database. A session ends after `CHASM_SESSION_IDLE_MINUTES` idle.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import streamlit as st
+
+from app import resources
+
+ROLES = ("viewer", "editor", "admin")
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A page of the app and the least role that may use it."""
+
+    file: str
+    title: str
+    url_path: str
+    role: str
+    icon: str
+
+
+PAGES = (
+    PageSpec("views/tracker.py", "Tracker", "tracker", "viewer", ":material/monitoring:"),
+    PageSpec("views/upload.py", "Upload", "upload", "editor", ":material/upload_file:"),
+    PageSpec("views/simulator.py", "Simulator", "simulator", "editor", ":material/tune:"),
+    PageSpec("views/real_vs_simulated.py", "Real vs simulated", "real-vs-simulated", "editor",
+             ":material/compare_arrows:"),
+    PageSpec("views/forecast.py", "Forecast", "forecast", "viewer", ":material/trending_up:"),
+    PageSpec("views/admin.py", "Admin", "admin", "admin", ":material/admin_panel_settings:"),
+)
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    role: str
+
+
+def may_use(role: str, needed: str) -> bool:
+    """Whether `role` is at least `needed` (viewer < editor < admin)."""
+    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
+
+
+def current_account() -> Account | None:
+    """The signed-in account, or None (also when the session has been idle too long)."""
+    state = st.session_state
+    name, role = state.get("user"), state.get("role")
+    if name is None:
+        return _sso_account()
+    idle_limit = resources.settings().session_idle_minutes * 60
+    now = time.time()
+    if now - state.get("last_seen", now) > idle_limit:
+        sign_out(notice=f"Your session ended after {idle_limit // 60} minutes without activity. "
+                        "Sign in again.")
+        if sso_configured() and getattr(st.user, "is_logged_in", False):
+            st.logout()  # else single sign-on would sign the idle session straight back in
+        return None
+    state["last_seen"] = now
+    return Account(name, role)
+
+
+def sign_out(notice: str | None = None) -> None:
+    for key in ("user", "role", "last_seen"):
+        st.session_state.pop(key, None)
+    if notice:
+        st.session_state["auth_notice"] = notice
+
+
+def _start_session(name: str, role: str) -> None:
+    st.session_state.update(user=name, role=role, last_seen=time.time())
+    st.session_state.pop("auth_notice", None)
+
+
+def sso_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def _sso_account() -> Account | None:
+    if not sso_configured() or not getattr(st.user, "is_logged_in", False):
+        return None
+    from db.accounts import role_of
+
+    name = st.user.get("email") or st.user.get("name")
+    role = role_of(resources.engine(), name) if name else None
+    if role is None:
+        st.session_state["auth_notice"] = (
+            f"{name} signed in with single sign-on but has no Chasm account. Ask an admin to run "
+            f"`chasm users add {name} --role viewer`.")
+        return None
+    _start_session(name, role)
+    return Account(name, role)
+
+
+def change_password_form(account: Account) -> None:
+    """Let the signed-in person replace their password (e.g. the admin's one-time password)."""
+    from db.accounts import AccountError, set_password
+
+    with st.expander("Change my password"), st.form("change_password", clear_on_submit=True):
+        new = st.text_input("New password (8+ characters)", type="password")
+        again = st.text_input("New password again", type="password")
+        if not st.form_submit_button("Change password"):
+            return
+        if new != again:
+            st.error("The two passwords differ: type the same password twice.")
+            return
+        try:
+            set_password(resources.engine(), name=account.name, password=new)
+        except AccountError as error:
+            st.error(f"Not changed: {error}.")
+        else:
+            st.success("Password changed.")
+
+
+def sign_in_form() -> None:
+    """The sign-in page: local accounts, and single sign-on when configured."""
+    from db.accounts import SignInError
+
+    st.title("Sign in to Chasm")
+    if notice := st.session_state.get("auth_notice"):
+        st.info(notice)
+    with st.form("sign_in"):
+        name = st.text_input("User name")
+        password = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        try:
+            from db.accounts import sign_in
+
+            role = sign_in(resources.engine(), name=name.strip(), password=password)
+        except SignInError as error:
+            st.error(f"Not signed in: {error}.")
+        else:
+            _start_session(name.strip(), role)
+            st.rerun()
+    if sso_configured():
+        st.button("Sign in with single sign-on", on_click=st.login)
+    st.caption("No account? Ask an admin (`chasm users add NAME --role viewer`).")

@@ -1,0 +1,189 @@
+"""Altair charts of the app: titled, with units and labelled axes, in the Okabe-Ito palette."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+# Okabe-Ito: distinguishable with every common colour-vision deficiency.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+BLUE, ORANGE, GREEN, PINK, SKY, VERMILION = OKABE_ITO[:6]
+GREY = "#999999"
+SHARE_AXIS = alt.Axis(format=".0%", title=None)
+
+
+def _share(field: str, title: str, domain=(0, 1)) -> alt.Y:
+    return alt.Y(field, title=title, axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=list(domain)))
+
+
+def target_rule(target: float, label: str = "Target") -> alt.LayerChart:
+    frame = pd.DataFrame({"target": [target], "label": [f"{label} {target:.0%}"]})
+    rule = alt.Chart(frame).mark_rule(color=VERMILION, strokeDash=[6, 4]).encode(y="target:Q")
+    text = alt.Chart(frame).mark_text(align="left", dx=4, dy=-6, color=VERMILION).encode(
+        y="target:Q", x=alt.value(0), text="label:N")
+    return rule + text
+
+
+def trend_chart(trend: pd.DataFrame, target: float, scope: str) -> alt.LayerChart:
+    """Breadth and depth of one scope week by week, against the target line."""
+    frame = trend[trend["scope"] == scope].melt(
+        id_vars=["week_start"], value_vars=["breadth", "depth"], var_name="measure", value_name="share")
+    frame["week_start"] = pd.to_datetime(frame["week_start"])
+    frame["measure"] = frame["measure"].map({"breadth": "Active technicians (breadth)",
+                                             "depth": "AI-assisted work orders (depth)"})
+    lines = alt.Chart(frame).mark_line(point=False, strokeWidth=2).encode(
+        x=alt.X("week_start:T", title="Week"),
+        y=_share("share:Q", "Share (%)"),
+        color=alt.Color("measure:N", title=None, scale=alt.Scale(range=[BLUE, ORANGE]),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("week_start:T", title="Week"), "measure:N",
+                 alt.Tooltip("share:Q", format=".0%", title="Share")])
+    return (lines + target_rule(target)).properties(
+        title=f"Breadth and depth of use, {scope.lower() if scope.startswith('All') else scope}",
+        height=300)
+
+
+def facility_bars(table: pd.DataFrame, target: float) -> alt.LayerChart:
+    """Latest active share per facility against the target line."""
+    frame = table.assign(status=table["On target"].map({True: "On target", False: "Below target"}),
+                         **{"Week of": pd.to_datetime(table["Week of"])})
+    bars = alt.Chart(frame).mark_bar().encode(
+        y=alt.Y("Facility:N", sort="-x", title=None),
+        x=alt.X("Active share:Q", title="Active share of technicians (%)", axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("status:N", title=None, scale=alt.Scale(domain=["On target", "Below target"],
+                                                                 range=[GREEN, ORANGE]),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=["Facility:N", alt.Tooltip("Active share:Q", format=".0%"),
+                 alt.Tooltip("Change vs last week:Q", format="+.0%")])
+    rule = alt.Chart(pd.DataFrame({"t": [target]})).mark_rule(color=VERMILION, strokeDash=[6, 4]) \
+        .encode(x="t:Q")
+    return (bars + rule).properties(title=f"Active share by facility, latest week (target {target:.0%})",
+                                    height=max(200, 22 * len(frame)))
+
+
+def lifecycle_chart(lifecycle: pd.DataFrame) -> alt.Chart:
+    order = ["new", "retained", "reactivated", "lapsed"]
+    # Lapsed users are not users this week: drawn below zero so bar heights above it count users.
+    signed = lifecycle["technicians"].where(lifecycle["status"] != "lapsed", -lifecycle["technicians"])
+    lifecycle = lifecycle.assign(week_start=pd.to_datetime(lifecycle["week_start"]), bar=signed)
+    return alt.Chart(lifecycle).mark_bar().encode(
+        x=alt.X("week_start:T", title="Week"),
+        y=alt.Y("bar:Q", title="Technicians (count; lapsed below zero)"),
+        color=alt.Color("status:N", title=None, sort=order,
+                        scale=alt.Scale(domain=order, range=[SKY, BLUE, GREEN, VERMILION]),
+                        legend=alt.Legend(orient="bottom")),
+        order=alt.Order("status:N"),
+        tooltip=[alt.Tooltip("week_start:T", title="Week"), "status:N", "technicians:Q"],
+    ).properties(title="Users each week: new, retained and reactivated; lapsed below zero", height=260)
+
+
+def _band_layers(frame: pd.DataFrame, color: str, x: str = "week") -> alt.LayerChart:
+    base = alt.Chart(frame).encode(x=alt.X(f"{x}:Q", title="Week since rollout start"))
+    outer = base.mark_area(opacity=0.18, color=color).encode(
+        y=_share("p05:Q", "Active share of technicians (%)"), y2="p95:Q")
+    inner = base.mark_area(opacity=0.35, color=color).encode(y="p25:Q", y2="p75:Q")
+    median = base.mark_line(color=color, strokeWidth=2).encode(
+        y="p50:Q", tooltip=[alt.Tooltip(f"{x}:Q", title="Week"),
+                            alt.Tooltip("p50:Q", format=".0%", title="Median"),
+                            alt.Tooltip("p05:Q", format=".0%", title="5th percentile"),
+                            alt.Tooltip("p95:Q", format=".0%", title="95th percentile")])
+    return outer + inner + median
+
+
+def fan_chart(summary: pd.DataFrame, title: str, real: pd.DataFrame | None = None,
+              target: float | None = None) -> alt.LayerChart:
+    """Median with the 50% and 90% bands of an ensemble; optional real points and target line."""
+    chart = _band_layers(summary.reset_index(), BLUE)
+    if real is not None and not real.empty:
+        chart += alt.Chart(real).mark_point(color="#000000", filled=True, size=22).encode(
+            x="week:Q", y="active_share:Q",
+            tooltip=[alt.Tooltip("week:Q", title="Week"),
+                     alt.Tooltip("active_share:Q", format=".0%", title="Real")])
+    if target is not None:
+        chart += target_rule(target)
+    return chart.properties(title=alt.TitleParams(title, subtitle="Line: median; dark band: middle 50% "
+                                                  "of runs; light band: 90% of runs"), height=320)
+
+
+def small_multiples(long: pd.DataFrame, title: str, real: pd.DataFrame | None = None,
+                    columns: int = 5) -> alt.FacetChart:
+    """One small fan per facility (`long` has a `facility` column), sharing axes; optional real dots."""
+    data = long.assign(kind="simulated")
+    if real is not None and not real.empty:
+        data = pd.concat([data, real[["facility", "week", "active_share"]].assign(kind="real")],
+                         ignore_index=True)
+    base = alt.Chart().encode(x=alt.X("week:Q", title="Week"))
+    simulated = base.transform_filter(alt.datum.kind == "simulated")
+    layers = [
+        simulated.mark_area(opacity=0.18, color=BLUE).encode(y=_share("p05:Q", "Active share (%)"),
+                                                             y2="p95:Q"),
+        simulated.mark_area(opacity=0.35, color=BLUE).encode(y="p25:Q", y2="p75:Q"),
+        simulated.mark_line(color=BLUE).encode(y="p50:Q"),
+    ]
+    if (data["kind"] == "real").any():
+        layers.append(base.transform_filter(alt.datum.kind == "real").mark_point(
+            color="#000000", filled=True, size=8).encode(y="active_share:Q"))
+    return alt.layer(*layers, data=data).properties(width=150, height=110).facet(
+        facet=alt.Facet("facility:N", title=None), columns=columns,
+    ).properties(title=title)
+
+
+def compare_chart(summaries: dict[str, pd.DataFrame], target: float | None = None) -> alt.LayerChart:
+    """Up to four scenarios' medians and 90% bands overlaid."""
+    frames = [s.reset_index().assign(scenario=name) for name, s in summaries.items()]
+    frame = pd.concat(frames, ignore_index=True)
+    names = list(summaries)
+    colour = alt.Color("scenario:N", title="Scenario", scale=alt.Scale(domain=names,
+                                                                     range=list(OKABE_ITO[:len(names)])),
+                       legend=alt.Legend(orient="bottom"))
+    base = alt.Chart(frame).encode(x=alt.X("week:Q", title="Week since rollout start"), color=colour)
+    band = base.mark_area(opacity=0.15).encode(y=_share("p05:Q", "Active share of technicians (%)"),
+                                               y2="p95:Q")
+    line = base.mark_line(strokeWidth=2).encode(
+        y="p50:Q", tooltip=["scenario:N", "week:Q", alt.Tooltip("p50:Q", format=".0%", title="Median")])
+    chart = band + line
+    if target is not None:
+        chart += target_rule(target)
+    return chart.properties(title=alt.TitleParams("Scenarios compared", subtitle="Lines: medians; "
+                                                  "bands: 90% of runs"), height=340)
+
+
+def network_chart(nodes: pd.DataFrame, edges: pd.DataFrame, title: str) -> alt.LayerChart:
+    """A facility's network: technicians placed by a spring layout, coloured by state."""
+    states = ["champion", "active", "lapsed", "never used", "not live"]
+    links = alt.Chart(edges).mark_rule(color=GREY, opacity=0.5).encode(
+        x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None), x2="x2:Q", y2="y2:Q")
+    dots = alt.Chart(nodes).mark_circle(size=140, opacity=1, stroke="white", strokeWidth=1).encode(
+        x="x:Q", y="y:Q",
+        color=alt.Color("state:N", title="Technician", sort=states,
+                        scale=alt.Scale(domain=states, range=[VERMILION, BLUE, ORANGE, GREY, "#DDDDDD"]),
+                        legend=alt.Legend(orient="right")),
+        tooltip=["technician:N", "state:N", alt.Tooltip("trust:Q", format=".0%"), "degree:Q"])
+    return (links + dots).properties(title=title, height=420)
+
+
+def forecast_chart(doc: dict) -> alt.LayerChart:
+    """Observed adoption, then each plan's 80% and 95% bands and median to the horizon."""
+    observed = pd.DataFrame(doc["observed"])
+    plans = doc["plans"]
+    names = [p["plan"] for p in plans]
+    colour = alt.Scale(domain=["Observed", *names], range=["#000000", *OKABE_ITO[:len(names)]])
+    layers = [alt.Chart(observed.assign(series="Observed")).mark_line(strokeWidth=2).encode(
+        x=alt.X("week:Q", title="Week since rollout start"),
+        y=_share("active_share:Q", "Active share of technicians (%)"),
+        color=alt.Color("series:N", scale=colour, title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("week:Q"), alt.Tooltip("active_share:Q", format=".0%", title="Observed")])]
+    for plan in plans:
+        bands = pd.DataFrame(plan["bands"]).assign(series=plan["plan"])
+        base = alt.Chart(bands).encode(x="week:Q", color=alt.Color("series:N", scale=colour))
+        layers += [base.mark_area(opacity=0.15).encode(y="p025:Q", y2="p975:Q"),
+                   base.mark_area(opacity=0.3).encode(y="p10:Q", y2="p90:Q"),
+                   base.mark_line(strokeWidth=2, strokeDash=[4, 2]).encode(
+                       y="p50:Q", tooltip=["series:N", "week:Q",
+                                           alt.Tooltip("p50:Q", format=".0%", title="Median")])]
+    layers.append(target_rule(doc["target"]))
+    return alt.layer(*layers).properties(
+        title=alt.TitleParams("Adoption so far and forecast to the horizon",
+                              subtitle="Bands: 80% and 95% of forecast runs; dashed: median"),
+        height=360)

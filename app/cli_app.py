@@ -1,0 +1,166 @@
+"""`chasm serve` (the web app beside the scheduler) and `chasm users` (local accounts)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.cli import app
+
+APP_MAIN = Path(__file__).resolve().parent / "main.py"
+users_app = typer.Typer(help="Accounts of the web app (viewer, editor, admin).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from db.engine import get_engine
+    from db.errors import SchemaOutOfDateError
+    from db.migrate import require_current_schema
+
+    engine = get_engine()
+    try:
+        require_current_schema(engine)
+    except SchemaOutOfDateError as error:
+        raise _fail(str(error)) from None
+    return engine
+
+
+def streamlit_command(port: int, address: str) -> list[str]:
+    """How `chasm serve` starts the web app (headless: the browser is the user's business)."""
+    return [sys.executable, "-m", "streamlit", "run", str(APP_MAIN), "--server.port", str(port),
+            "--server.address", address, "--server.headless", "true",
+            "--browser.gatherUsageStats", "false"]
+
+
+def scheduler_command() -> list[str]:
+    return [sys.executable, "-c", "from app.cli import main; main()", "scheduler"]
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the web app.")] = 8501,
+    address: Annotated[str, typer.Option(help="Address to listen on.")] = "localhost",
+    scheduler: Annotated[bool, typer.Option(help="Also run the scheduler process.")] = True,
+) -> None:
+    """Start the web app (and the scheduler beside it); Ctrl-C stops both.
+
+    The first start brings the database up to date, loads the demo into an empty store and creates
+    the `admin` account (password from CHASM_ADMIN_PASSWORD, or a printed one-time password).
+    """
+    from db.accounts import ensure_admin
+    from db.demo import prepare_first_start
+    from db.engine import get_engine
+
+    engine = get_engine()
+    if prepare_first_start(engine) is not None:
+        typer.echo("Loaded the demo organisation (first start).")
+    generated = ensure_admin(engine, os.environ.get("CHASM_ADMIN_PASSWORD") or None)
+    if generated:
+        typer.echo(f"Created the account 'admin' with the one-time password: {generated}\n"
+                   "Sign in and change it on the Admin page (or `chasm users passwd admin`).")
+    _interrupt_on_signals()
+    processes = []
+    if scheduler:
+        processes.append(subprocess.Popen(scheduler_command()))
+    web = subprocess.Popen(streamlit_command(port, address))
+    processes.append(web)
+    typer.echo(f"Chasm is at http://{address}:{port} (Ctrl-C stops it).")
+    try:
+        while web.poll() is None:
+            if scheduler and processes[0].poll() is not None and processes[0].returncode is not None:
+                typer.echo(f"The scheduler stopped (exit {processes[0].returncode}); the app keeps running.",
+                           err=True)
+                scheduler = False
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        typer.echo("Stopping Chasm...")
+    finally:
+        _stop(processes)
+    if web.returncode not in (0, None, -15):
+        raise typer.Exit(web.returncode)
+
+
+def _interrupt_on_signals() -> None:
+    """Ctrl-C and `kill` both end in the same clean stop of the children (even when started in the
+    background, where SIGINT is ignored by default)."""
+    def interrupt(signum, frame):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def _password(password: str | None) -> str:
+    if password is not None:
+        return password
+    return typer.prompt("Password (8+ characters)", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name (or the e-mail used for single sign-on).")],
+    role: Annotated[str, typer.Option(help="viewer, editor or admin.")] = "viewer",
+    password: Annotated[str | None, typer.Option(help="Password (prompted for when omitted).")] = None,
+) -> None:
+    """Create an account."""
+    from db.accounts import AccountError, add_user
+
+    engine = _engine()
+    try:
+        add_user(engine, name=name, role=role, password=_password(password))
+    except AccountError as error:
+        raise _fail(str(error)) from None
+    typer.echo(f"Added {name} as {role}.")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    password: Annotated[str | None, typer.Option(help="New password (prompted for when omitted).")] = None,
+) -> None:
+    """Set a new password for an account."""
+    from db.accounts import AccountError, set_password
+
+    engine = _engine()
+    try:
+        set_password(engine, name=name, password=_password(password))
+    except AccountError as error:
+        raise _fail(str(error)) from None
+    typer.echo(f"Set a new password for {name}.")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List the accounts and their roles."""
+    from db.accounts import users
+
+    frame = users(_engine())
+    if frame.empty:
+        typer.echo("No accounts yet: `chasm serve` creates admin, or `chasm users add NAME --role admin`.")
+        return
+    for row in frame.itertuples():
+        typer.echo(f"{row.name:<30} {row.role}")

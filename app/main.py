@@ -1,0 +1,51 @@
+"""Chasm's web app: the entry file. It signs people in, routes with st.navigation, and refuses pages
+a role may not use (they are not in its menu, and reaching one by URL says so)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import auth
+
+
+def main() -> None:
+    st.set_page_config(page_title="Chasm", page_icon=":material/trending_up:", layout="wide")
+    pages = {spec.url_path: st.Page(spec.file, title=spec.title, url_path=spec.url_path, icon=spec.icon,
+                                    default=spec.url_path == "tracker") for spec in auth.PAGES}
+    page = st.navigation(list(pages.values()), position="hidden")
+
+    account = auth.current_account()
+    if account is None:
+        auth.sign_in_form()
+        st.stop()
+
+    with st.sidebar:
+        st.markdown("### Chasm")
+        for spec in auth.PAGES:
+            if auth.may_use(account.role, spec.role):
+                st.page_link(pages[spec.url_path])
+        st.divider()
+        st.caption(f"Signed in as **{account.name}** ({account.role})")
+        if not (auth.sso_configured() and getattr(st.user, "is_logged_in", False)):
+            auth.change_password_form(account)
+        if st.button("Sign out"):
+            auth.sign_out()
+            if auth.sso_configured() and getattr(st.user, "is_logged_in", False):
+                st.logout()
+            st.rerun()
+
+    spec = next(s for s in auth.PAGES if s.title == page.title)
+    if not auth.may_use(account.role, spec.role):
+        st.title(spec.title)
+        st.error(f"Access refused: the {spec.title} page needs the {spec.role} role and you are signed in "
+                 f"as {account.name} ({account.role}). Ask an admin to change your role.")
+        st.stop()
+
+    st.session_state["account"] = account
+    page.run()
+
+
+# Streamlit runs this file as __main__; a multiprocessing child re-importing it (as __mp_main__)
+# must not draw the app.
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Real vs simulated: the stored weekly active share over a simulated ensemble, aligned at rollout start.
+
+Week 1 is the first stored week (the rollout's go-live). Simulated facility i is compared with the
+i-th real facility in alphabetical order when both have as many facilities; otherwise each real
+facility is read against the whole organisation's simulated band.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from db.queries import weekly_metrics
+from model.ensemble import run_ensemble
+from model.scenario import Scenario
+
+OVERALL = "All facilities"
+LOOK_AHEAD_WEEKS = 26
+"""Simulated weeks shown beyond the last stored week."""
+
+
+def recorded_toml(engine: Engine) -> str:
+    """The rollout as recorded (stored headcounts and the intervention log), as scenario TOML."""
+    from app.forecasting import recorded_scenario
+    from model.scenario import scenario_to_toml
+
+    return scenario_to_toml(recorded_scenario(engine))
+
+
+def real_shares(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Weekly active share per facility and overall: scope, week (1 = first stored week), active_share."""
+    weeks = {d: i for i, d in enumerate(sorted(metrics["week_start"].unique()), start=1)}
+    counts = metrics[["facility", "week_start", "active_users", "technicians"]].astype(
+        {"active_users": float, "technicians": float})
+    total = counts.groupby("week_start", as_index=False)[["active_users", "technicians"]].sum()
+    frame = pd.concat([total.assign(facility=OVERALL), counts], ignore_index=True)
+    frame = frame[frame["technicians"] > 0]
+    return pd.DataFrame({"scope": frame["facility"], "week": frame["week_start"].map(weeks).astype(int),
+                         "active_share": frame["active_users"] / frame["technicians"]}).dropna()
+
+
+def fit(real: pd.DataFrame, simulated: pd.DataFrame) -> dict:
+    """Mean absolute error against the simulated median, and the share of real points in the 90% band."""
+    joined = real.merge(simulated.reset_index(), on="week")
+    if joined.empty:
+        return {"mae": None, "inside90": None, "points": 0}
+    inside = (joined["active_share"] >= joined["p05"]) & (joined["active_share"] <= joined["p95"])
+    return {"mae": float((joined["active_share"] - joined["p50"]).abs().mean()),
+            "inside90": float(inside.mean()), "points": int(len(joined))}
+
+
+def compare_real_simulated(engine: Engine, scenario: Scenario | str, runs: int = 100,
+                           facility: str | None = None, *, seed: int = 0) -> dict:
+    """The real series, the ensemble's bands and fit statistics, overall and per facility.
+
+    Args:
+        engine: the store's engine.
+        scenario: a validated scenario, or its TOML text.
+        runs: replicates in the ensemble.
+        facility: only this real facility (plus the overall view).
+        seed: the ensemble's seed.
+
+    Returns:
+        {"overall": {"real", "simulated", "fit"}, "facilities": DataFrame (long bands with
+        `facility`), "real_facilities": DataFrame, "fits": DataFrame per facility, "matched": bool}.
+
+    Raises:
+        LookupError: no metrics are stored.
+    """
+    if isinstance(scenario, str):
+        from app.simulator import parse
+
+        scenario = parse(scenario)[0]
+    real = real_shares(weekly_metrics(engine))
+    if real.empty:
+        raise LookupError("no weekly metrics stored: upload a file or load the demo first")
+    weeks = min(scenario.weeks, int(real["week"].max()) + LOOK_AHEAD_WEEKS)
+    result = run_ensemble(scenario, runs=runs, weeks=weeks, seed=seed)
+    overall = result.summary("active_share")
+    names = sorted(n for n in real["scope"].unique() if n != OVERALL)
+    if facility is not None:
+        names = [n for n in names if n == facility]
+    matched = len(names) == len(result.facility_names) and facility is None
+    bands, fits = [], []
+    for i, name in enumerate(names):
+        sim = result.summary("active_share", result.facility_names[i]) if matched else overall
+        bands.append(sim.reset_index().assign(facility=name))
+        fits.append({"facility": name, **fit(real[real["scope"] == name], sim)})
+    real_overall = real[real["scope"] == OVERALL][["week", "active_share"]]
+    real_fac = real[real["scope"].isin(names)].rename(columns={"scope": "facility"})
+    return {"overall": {"real": real_overall, "simulated": overall, "fit": fit(real_overall, overall)},
+            "facilities": pd.concat(bands, ignore_index=True) if bands else pd.DataFrame(),
+            "real_facilities": real_fac, "fits": pd.DataFrame(fits), "matched": matched,
+            "scenario": scenario.name, "runs": runs,
+            "weeks": {"real": int(real["week"].max()), "simulated": int(np.asarray(overall.index).max())}}

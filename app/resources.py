@@ -1,0 +1,149 @@
+"""What the app shares across reruns: the engine (once per process) and cached reads.
+
+Reads are cached by their real inputs with a TTL and cleared with `clear_reads()` after every
+write, so a page never shows data older than the last thing the user did.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Engine
+
+READ_TTL_SECONDS = 300
+
+
+class AppSettings(BaseSettings):
+    """The web app's own settings (`CHASM_*` environment variables), read when needed."""
+
+    model_config = SettingsConfigDict(env_prefix="CHASM_", extra="ignore")
+
+    session_idle_minutes: int = 30
+    target_share: float = 0.7
+    inactive_weeks: int = 3
+
+
+def settings() -> AppSettings:
+    return AppSettings()
+
+
+@st.cache_resource(show_spinner=False)
+def engine() -> Engine:
+    """The process's engine: built once, shared by every session."""
+    from db.engine import get_engine
+
+    return get_engine()
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
+def weekly_metrics(facility: str | None = None) -> pd.DataFrame:
+    from db.queries import weekly_metrics as read
+
+    return read(engine(), facility=facility)
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
+def tracker_view(target: float, inactive_weeks: int):
+    from app.tracker import tracker_view as build
+    from db.queries import technician_weeks
+
+    return build(weekly_metrics(), technician_weeks(engine()), target=target,
+                 inactive_weeks=inactive_weeks)
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
+def uploads() -> pd.DataFrame:
+    from db.queries import uploads as read
+
+    return read(engine())
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
+def interventions() -> pd.DataFrame:
+    from db.queries import interventions as read
+
+    return read(engine())
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
+def open_alerts() -> pd.DataFrame:
+    from db.forecasts import open_alerts as read
+
+    return read(engine())
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
+def saved_scenarios() -> pd.DataFrame:
+    from db.saved_scenarios import saved_scenarios as read
+
+    return read(engine())
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
+def users() -> pd.DataFrame:
+    from db.accounts import users as read
+
+    return read(engine())
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
+def latest_forecast(facility: str | None = None) -> dict | None:
+    from app.forecasting import latest_forecast as read
+
+    return read(engine(), facility)
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=32)
+def simulate(scenario_toml: str, runs: int, seed: int):
+    """An ensemble's summaries, cached by the scenario's exact text, runs and seed."""
+    from app.simulator import simulate as run
+
+    return run(scenario_toml, runs=runs, seed=seed)
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=16)
+def network_picture(scenario_toml: str, facility: int, week: int, seed: int):
+    from app.simulator import network_snapshot
+
+    return network_snapshot(scenario_toml, facility=facility, week=week, seed=seed)
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False, max_entries=8)
+def real_vs_simulated(scenario_toml: str, runs: int, seed: int) -> dict:
+    from app.realvsim import compare_real_simulated
+
+    return compare_real_simulated(engine(), scenario_toml, runs=runs, seed=seed)
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
+def data_version() -> str:
+    from db.forecasts import data_version as read
+
+    return read(engine())
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=8)
+def forecast_pdf(doc_key: str, _doc: dict) -> bytes:
+    """The brief's PDF, built once per forecast document (keyed by its data version and time)."""
+    from app.brief import brief_pdf
+
+    return brief_pdf(_doc)
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=8)
+def forecast_png(doc_key: str, _doc: dict) -> bytes:
+    from app.brief import chart_png
+
+    return chart_png(_doc)
+
+
+READS = (data_version, weekly_metrics, tracker_view, uploads, interventions, open_alerts, saved_scenarios,
+         users,
+         latest_forecast, real_vs_simulated)
+
+
+def clear_reads() -> None:
+    """Forget every cached read (call after any write); simulations stay cached."""
+    for read in READS:
+        read.clear()

@@ -1,0 +1,242 @@
+"""The simulator page's orchestration: form <-> scenario TOML, ensembles, one facility's network.
+
+No streamlit here: every function takes and returns plain values, so a notebook can do the same.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import tomli_w
+
+from model.scenario import LEVER_RANGES, Scenario, ScenarioError, scenario_from_dict
+
+PRESETS = Path(__file__).resolve().parent.parent / "seed_data" / "scenarios"
+CALENDAR_COLUMNS = ("week", "change", "value", "label", "cost")
+
+
+@dataclass(frozen=True)
+class Lever:
+    """How a lever is shown: its label and the root cause it stands for."""
+
+    label: str
+    why: str
+    step: float = 1.0
+
+
+LEVERS: dict[str, Lever] = {
+    "friction_minutes": Lever("Extra minutes per work order", "Friction: the separate log-in and double "
+                              "entry cost 5-10 min per work order; embedding the AI in the CMMS removes "
+                              "them.",
+                              0.5),
+    "kpi": Lever("What technicians are measured on", "The tickets-closed KPI punishes time spent on AI "
+                 "alerts; rewarding downtime prevented makes the tool pay off for the technician."),
+    "alert_precision": Lever("Alert precision", "The trust gap: every false alarm confirms the doubts of "
+                             "the 67% who distrust the AI; 0.89 in the pilot.", 0.01),
+    "alerts_per_week": Lever("Alerts per user per week", "Chances to see the AI be right (or wrong) each "
+                             "week: evidence for or against trust."),
+    "support": Lever("Support (0 none, 1 pilot-level)", "Facilitating conditions: the pilot had daily "
+                     "stand-ups and 24 h answers; the rollout left technicians alone.", 0.05),
+    "transparency": Lever("Transparency about the AI", "Showing how alerts are made and that the AI "
+                          "augments technicians narrows the trust gap and eases fear of replacement.", 0.05),
+    "training_per_week": Lever("Technicians trained per week", "Training waves: the rollout's 45-minute "
+                               "video left people unable to use the tool; waves rebuild competence."),
+    "training_hours": Lever("Hours of each wave's training", "8 h hands-on made the pilot competent; 45 "
+                            "minutes of video did not.", 0.5),
+    "training_mode": Lever("How waves train", "Hands-on practice on real work orders versus a video."),
+    "champion_capacity": Lever("Peers each champion coaches per week", "Champions: technicians trust a "
+                               "colleague who uses the tool more than a manager who mandates it."),
+}
+ATTITUDES: dict[str, Lever] = {
+    "distrust_share": Lever("Share who distrust the AI at go-live", "The trust gap at the start (67% in "
+                            "the seed case).", 0.01),
+    "fear_share": Lever("Share who fear being replaced", "Fear of replacement at the start: people avoid "
+                        "a tool they think is training their successor.", 0.01),
+}
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS.glob("*.toml"))
+
+
+def preset_toml(name: str) -> str:
+    return (PRESETS / f"{name}.toml").read_text(encoding="utf-8")
+
+
+def parse(text: str) -> tuple[Scenario, dict[str, Any]]:
+    """Validate scenario TOML; returns the scenario and the parsed document.
+
+    Raises:
+        ScenarioError: not TOML, or a bad key or value (the message names it).
+    """
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"not valid TOML ({exc})") from None
+    return scenario_from_dict(doc), doc
+
+
+@dataclass
+class ScenarioForm:
+    """The simulator's inputs, as the page's widgets hold them."""
+
+    name: str
+    weeks: int
+    levers: dict[str, Any]
+    attitudes: dict[str, float]
+    onboarding: dict[str, Any]
+    champions: dict[str, Any]
+    """count, strategy, week (0: none), cost."""
+    calendar: pd.DataFrame
+    base: dict[str, Any] = field(default_factory=dict)
+    """The rest of the document (organisation, waves, behaviour), kept as loaded."""
+
+
+def form_from_toml(text: str) -> ScenarioForm:
+    """Split a scenario into the simulator's inputs."""
+    scenario, doc = parse(text)
+    levers = {k: getattr(scenario.levers, k) for k in LEVERS}
+    attitudes = {k: getattr(scenario.organisation, k) for k in ATTITUDES}
+    onboarding = {"mode": scenario.onboarding.mode, "hours": scenario.onboarding.hours}
+    champions = {"count": 0, "strategy": "pilot", "week": 0, "cost": 0.0}
+    if scenario.champions is not None:
+        champions |= {"count": scenario.champions.count, "strategy": scenario.champions.strategy, "week": 1}
+    rows = []
+    for item in scenario.interventions:
+        cost = item.cost
+        if item.champions is not None and champions["week"] == 0:
+            champions = {"count": item.champions.count, "strategy": item.champions.strategy,
+                         "week": item.week, "cost": cost if not item.levers else 0.0}
+            cost = cost if item.levers else 0.0
+        for key, value in item.levers.items():
+            rows.append({"week": item.week, "change": key, "value": str(value), "label": item.label,
+                         "cost": float(cost)})
+            cost = 0.0
+    calendar = pd.DataFrame(rows, columns=list(CALENDAR_COLUMNS)).astype(
+        {"week": "int64", "cost": "float64"})
+    base = {k: v for k, v in doc.items() if k in ("organisation", "waves", "behaviour", "description")}
+    return ScenarioForm(scenario.name, scenario.weeks, levers, attitudes, onboarding, champions,
+                        calendar, base)
+
+
+def _value(change: str, text: Any) -> Any:
+    allowed = LEVER_RANGES[change]
+    if isinstance(allowed[0], str):
+        return str(text).strip()
+    number = float(str(text).strip())
+    is_int = isinstance(allowed[0], int) and isinstance(allowed[1], int)
+    return int(number) if is_int and number.is_integer() else number
+
+
+def calendar_interventions(calendar: pd.DataFrame) -> list[dict[str, Any]]:
+    """Calendar rows -> scenario interventions (rows with the same week and label merge).
+
+    Raises:
+        ScenarioError: naming the calendar row (as numbered in the editor) and what to fix.
+    """
+    merged: dict[tuple[int, str], dict[str, Any]] = {}
+    for number, row in enumerate(calendar.to_dict("records"), start=1):
+        where = f"calendar row {number}"
+        if pd.isna(row.get("week")) or pd.isna(row.get("change")) or row.get("change") not in LEVER_RANGES:
+            raise ScenarioError(f"{where}: give a week and choose what changes")
+        try:
+            value = _value(row["change"], row.get("value"))
+        except ValueError:
+            raise ScenarioError(f"{where}: {row['change']} = {row.get('value')!r} is not a number") from None
+        try:
+            Scenario().with_levers(**{row["change"]: value})
+        except ScenarioError as exc:
+            raise ScenarioError(f"{where}: {str(exc).removeprefix('levers.')}") from None
+        label = "" if pd.isna(row.get("label")) else str(row["label"])
+        item = merged.setdefault((int(row["week"]), label), {"week": int(row["week"]), "label": label,
+                                                             "cost": 0.0})
+        item[row["change"]] = value
+        item["cost"] += 0.0 if pd.isna(row.get("cost")) else float(row["cost"])
+    return list(merged.values())
+
+
+def form_to_toml(form: ScenarioForm) -> str:
+    """The scenario TOML of the form's inputs, validated.
+
+    Raises:
+        ScenarioError: what is wrong and where.
+    """
+    doc: dict[str, Any] = {"name": form.name.strip() or "scenario", "weeks": int(form.weeks)}
+    if "description" in form.base:
+        doc["description"] = form.base["description"]
+    doc["organisation"] = {**form.base.get("organisation", {}), **form.attitudes}
+    doc["levers"] = dict(form.levers)
+    doc["onboarding"] = dict(form.onboarding)
+    if "waves" in form.base:
+        doc["waves"] = form.base["waves"]
+    interventions = calendar_interventions(form.calendar)
+    champ = form.champions
+    if champ["count"] > 0 and champ["week"] == 1:
+        doc["champions"] = {"count": int(champ["count"]), "strategy": champ["strategy"]}
+    elif champ["count"] > 0 and champ["week"] > 1:
+        interventions.append({"week": int(champ["week"]), "label": "Champions launched",
+                              "champions": {"count": int(champ["count"]), "strategy": champ["strategy"]},
+                              "cost": float(champ.get("cost", 0.0))})
+    doc["interventions"] = sorted(interventions, key=lambda i: i["week"])
+    if "behaviour" in form.base:
+        doc["behaviour"] = form.base["behaviour"]
+    text = tomli_w.dumps(doc)
+    parse(text)
+    return text
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """An ensemble's summaries of the active share: overall and per facility."""
+
+    name: str
+    runs: int
+    overall: pd.DataFrame
+    """Indexed by week: mean, p05, p25, p50, p75, p95."""
+    facilities: pd.DataFrame
+    """Long: facility, week and the same columns."""
+    cost: float
+
+
+def simulate(text: str, *, runs: int = 100, seed: int = 0) -> Simulation:
+    """Run an ensemble of a scenario (TOML text) and summarise its active share."""
+    from model.ensemble import run_ensemble
+
+    scenario, _ = parse(text)
+    result = run_ensemble(scenario, runs=runs, seed=seed)
+    facilities = pd.concat([result.summary("active_share", name).reset_index().assign(facility=name)
+                            for name in result.facility_names], ignore_index=True)
+    cost = sum(i.cost for i in scenario.interventions)
+    return Simulation(scenario.name, runs, result.summary("active_share"), facilities, cost)
+
+
+def network_snapshot(text: str, *, facility: int = 0, week: int = 26,
+                     seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One replicate's network of one facility (0-based) at `week`: nodes (x, y, state) and edges."""
+    from model.model import AdoptionModel
+
+    scenario, _ = parse(text)
+    model = AdoptionModel(scenario, replicates=1, rng=seed)
+    model.run_for(max(1, min(week, scenario.weeks)))
+    population = model.population
+    members = np.flatnonzero(population.facility == facility)
+    inside = set(members.tolist())
+    edges = [(int(a), int(b)) for a, b in population.edges() if a in inside and b in inside]
+    graph = nx.Graph()
+    graph.add_nodes_from(members.tolist())
+    graph.add_edges_from(edges)
+    layout = nx.spring_layout(graph, seed=seed)
+    agents = model.technicians(0)
+    nodes = pd.DataFrame([{
+        "technician": f"T{i + 1:04d}", "x": layout[i][0], "y": layout[i][1],
+        "state": "champion" if agents[i].champion else agents[i].state.value,
+        "trust": agents[i].trust, "degree": graph.degree[i]} for i in members])
+    edge_frame = pd.DataFrame([{"x": layout[a][0], "y": layout[a][1], "x2": layout[b][0],
+                                "y2": layout[b][1]} for a, b in edges], columns=["x", "y", "x2", "y2"])
+    return nodes, edge_frame

@@ -1,0 +1,63 @@
+"""Loading, saving and deleting simulator scenarios (part of the Simulator page, not a page)."""
+
+import streamlit as st
+
+from app import resources
+from app.simulator import preset_names, preset_toml
+from app.views._sim_inputs import load_into_state
+from db.saved_scenarios import ScenarioNotFound, delete_scenario, save_scenario, scenario_toml
+from model.scenario import ScenarioError
+
+PRESET = "Preset: "
+
+
+def _load(choice: str) -> None:
+    try:
+        if choice.startswith(PRESET):
+            name = choice.removeprefix(PRESET)
+            load_into_state(preset_toml(name), f"preset {name}")
+        else:
+            load_into_state(scenario_toml(resources.engine(), choice), f"saved scenario {choice}")
+    except (ScenarioNotFound, ScenarioError) as error:
+        st.session_state["sim_notice"] = ("error", f"Could not load {choice}: {error}.")
+    else:
+        st.session_state["sim_notice"] = ("success", f"Loaded {choice.removeprefix(PRESET)}.")
+
+
+def load_section() -> None:
+    saved = resources.saved_scenarios()
+    options = [PRESET + n for n in preset_names()] + list(saved["name"])
+    cols = st.columns([3, 1])
+    choice = cols[0].selectbox("Start from a preset or a saved scenario", options, key="sim_library_choice")
+    cols[1].button("Load scenario", on_click=_load, args=(choice,), width="stretch")
+    if notice := st.session_state.pop("sim_notice", None):
+        getattr(st, notice[0])(notice[1])
+    st.caption(f"Now editing: {st.session_state.get('sim_source', 'a new scenario')}")
+
+
+def save_section(text: str | None, user: str) -> None:
+    st.subheader("Save or delete scenarios")
+    cols = st.columns(2)
+    name = cols[0].text_input("Save as", value=st.session_state.get("sim_name", ""), key="sim_save_name")
+    if cols[0].button("Save scenario", disabled=text is None):
+        try:
+            save_scenario(resources.engine(), name=name.strip(), toml=text, saved_by=user)
+        except ValueError as error:
+            cols[0].error(f"Not saved: {error}.")
+        else:
+            resources.clear_reads()
+            st.session_state["sim_notice"] = ("success", f"Saved scenario {name.strip()!r}.")
+            st.rerun()
+    saved = resources.saved_scenarios()
+    if saved.empty:
+        cols[1].info("No saved scenarios yet: name the current one and press Save scenario.")
+        return
+    doomed = cols[1].selectbox("Saved scenario to delete", saved["name"], key="sim_delete_choice")
+    if cols[1].button("Delete scenario"):
+        try:
+            delete_scenario(resources.engine(), doomed)
+        except ScenarioNotFound as error:
+            cols[1].error(f"{error}; someone else may have deleted it.")
+        resources.clear_reads()
+        st.session_state["sim_notice"] = ("success", f"Deleted scenario {doomed!r}.")
+        st.rerun()

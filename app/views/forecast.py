@@ -1,0 +1,58 @@
+"""Forecast: the leadership view of where adoption is heading, with a one-page brief to download."""
+
+import streamlit as st
+
+from app import auth, brief, charts, resources
+
+account = st.session_state["account"]
+st.title("Adoption forecast")
+
+facilities = sorted(resources.weekly_metrics()["facility"].unique())
+scope = st.selectbox("Forecast for", ["All facilities", *facilities], key="forecast_scope")
+facility = None if scope == "All facilities" else scope
+doc = resources.latest_forecast(facility)
+if doc is None:
+    st.info(f"No forecast for {scope.lower() if facility is None else scope} yet. The scheduler makes one "
+            "every night once metrics are stored; an editor can make one now below.")
+    if auth.may_use(account.role, "editor") and st.button("Compute the forecast now", type="primary"):
+        from app.forecasting import refresh_forecast
+
+        label = "Fitting the model to the stored metrics, testing it on the past and forecasting"
+        with st.status(f"{label} (a minute or more{' per facility' if facility else ''})...") as status:
+            refresh_forecast(resources.engine(), facilities=facility is not None)
+            status.update(label="Forecast ready.", state="complete")
+        resources.clear_reads()
+        st.rerun()
+    st.stop()
+
+share, week_start = brief.current_share(doc)
+plans = doc["plans"]
+cols = st.columns(3)
+cols[0].metric("Active technicians now", f"{share:.0%}", help=f"Week of {week_start}")
+cols[1].metric(f"Chance of {doc['target']:.0%} by week {doc['target_week']} (current plan)",
+               f"{plans[0]['probability_of_target']:.0%}" if plans else "n/a")
+if len(plans) > 1:
+    best = max(plans[1:], key=lambda p: p["probability_of_target"])
+    cols[2].metric(f"Best alternative: {best['plan']}", f"{best['probability_of_target']:.0%}")
+else:
+    cols[2].metric("Alternative plans", "none in this forecast")
+st.markdown("\n".join(f"- {line}" for line in brief.headline(doc)))
+st.altair_chart(charts.forecast_chart(doc), width="stretch")
+
+table = brief.plan_table(doc)
+st.dataframe(table, hide_index=True, width="stretch", column_config={
+    c: st.column_config.NumberColumn(format="percent") for c in table.columns[2:4]} | {
+    "Cost": st.column_config.NumberColumn(format="%,.0f"),
+    "Downtime hours saved": st.column_config.NumberColumn(format="%,.0f"),
+    "Downtime saving": st.column_config.NumberColumn(format="%,.0f")})
+st.info(f"**How accurate has this been?** {doc.get('sentence') or 'Not tested yet.'}")
+if doc.get("data_version") != resources.data_version():
+    st.warning("New metrics arrived after this forecast was made; tonight's run will include them.")
+st.caption(f"Forecast made {str(doc.get('created_at', ''))[:16].replace('T', ' ')} UTC.")
+
+key = f"{doc.get('facility')}|{doc.get('data_version')}|{doc.get('created_at')}"
+cols = st.columns(2)
+cols[0].download_button("Download the one-page brief (PDF)", resources.forecast_pdf(key, doc),
+                        file_name="chasm-forecast-brief.pdf", mime="application/pdf")
+cols[1].download_button("Download the chart (PNG)", resources.forecast_png(key, doc),
+                        file_name="chasm-forecast.png", mime="image/png")

@@ -1,0 +1,56 @@
+"""Real vs simulated: stored adoption over a simulated ensemble, with how well they agree."""
+
+import streamlit as st
+
+from app import charts, resources
+from app.realvsim import recorded_toml
+from app.simulator import preset_names, preset_toml
+from db.saved_scenarios import scenario_toml
+
+st.title("Real vs simulated")
+st.caption("The stored weekly active share (dots) over a simulated ensemble (bands), aligned so that "
+           "week 1 is the first stored week.")
+if resources.weekly_metrics().empty:
+    st.info("No metrics yet: upload a file on the Upload page, or load the demo with `chasm demo load`.")
+    st.stop()
+
+RECORDED = "The recorded rollout (stored headcounts and intervention log)"
+options = [RECORDED] + [f"Preset: {n}" for n in preset_names()] + list(resources.saved_scenarios()["name"])
+if st.session_state.get("sim_run"):
+    options.insert(0, "The simulator's last run")
+cols = st.columns([3, 1, 1])
+choice = cols[0].selectbox("Simulated scenario", options, key="rvs_scenario",
+                           index=options.index("Preset: turnaround"))
+runs = cols[1].select_slider("Runs", [20, 50, 100, 200, 500], value=100, key="rvs_runs")
+if not cols[2].button("Compare", type="primary", width="stretch") and "rvs_inputs" not in st.session_state:
+    st.info("Choose a scenario (the turnaround preset reproduces the seed case) and press **Compare**.")
+    st.stop()
+if choice == RECORDED:
+    text = recorded_toml(resources.engine())
+elif choice == "The simulator's last run":
+    text = st.session_state["sim_run"][0]
+elif choice.startswith("Preset: "):
+    text = preset_toml(choice.removeprefix("Preset: "))
+else:
+    text = scenario_toml(resources.engine(), choice)
+st.session_state["rvs_inputs"] = (text, runs)
+with st.spinner(f"Simulating {runs} runs and comparing with the stored metrics..."):
+    result = resources.real_vs_simulated(text, runs, 0)
+
+overall = result["overall"]
+fit = overall["fit"]
+cols = st.columns(3)
+cols[0].metric("Average error (real vs simulated median)", f"{fit['mae'] * 100:.1f} pts")
+cols[1].metric("Real weeks inside the 90% band", f"{fit['inside90']:.0%}")
+cols[2].metric("Weeks compared", f"{fit['points']}")
+st.altair_chart(charts.fan_chart(overall["simulated"], f"All facilities: real vs {result['scenario']} "
+                                 f"({result['runs']} runs)", real=overall["real"],
+                                 target=resources.settings().target_share), width="stretch")
+note = ("Simulated facility i is matched with the i-th real facility alphabetically." if result["matched"]
+        else "Facility counts differ, so each facility is read against the whole organisation's band.")
+st.altair_chart(charts.small_multiples(result["facilities"], "Per facility", real=result["real_facilities"]),
+                width="stretch")
+st.caption(note)
+st.dataframe(result["fits"], hide_index=True, width="stretch", column_config={
+    "facility": "Facility", "mae": st.column_config.NumberColumn("Average error", format="percent"),
+    "inside90": st.column_config.NumberColumn("Inside 90% band", format="percent"), "points": "Weeks"})

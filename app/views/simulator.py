@@ -1,0 +1,43 @@
+"""Simulator: set levers, champions and an intervention calendar; run an ensemble; compare; save."""
+
+import streamlit as st
+
+from app import resources
+from app.simulator import form_to_toml, preset_toml
+from app.views._sim_inputs import gather, load_into_state
+from app.views._sim_library import load_section, save_section
+from app.views._sim_results import results
+from model.scenario import ScenarioError
+
+account = st.session_state["account"]
+st.title("What-if simulator")
+st.caption("Agent-based model of the technicians: change what the organisation controls and see the "
+           "range of outcomes across many simulated runs.")
+if "sim_source" not in st.session_state:
+    load_into_state(preset_toml("turnaround"), "preset turnaround")
+
+load_section()
+form = gather()
+try:
+    text = form_to_toml(form)
+except ScenarioError as error:
+    text = None
+    st.error(f"This scenario cannot run: {error}. Correct it above, then run again.")
+
+cols = st.columns([2, 1, 1])
+runs = cols[0].select_slider("Replicates (runs)", [20, 50, 100, 200, 500, 1000], value=100, key="sim_runs")
+seed = cols[1].number_input("Random seed", 0, 1_000_000, value=0, step=1, key="sim_seed")
+if cols[2].button("Run simulation", type="primary", disabled=text is None, width="stretch"):
+    with st.status(f"Running {runs} replicates of {form.weeks} weeks...", expanded=False) as status:
+        resources.simulate(text, runs, int(seed))
+        status.update(label=f"Ran {runs} replicates.", state="complete")
+    st.session_state["sim_run"] = (text, runs, int(seed))
+
+run = st.session_state.get("sim_run")
+if run is None:
+    st.info("Set the levers, champions and calendar, then press **Run simulation**.")
+else:
+    if run[0] != text:
+        st.warning("The inputs changed since this run: press Run simulation to see their effect.")
+    results(run)
+save_section(text, account.name)

@@ -1,0 +1,63 @@
+"""Tracker: where adoption stands this week, overall and per facility."""
+
+import streamlit as st
+
+from app import auth, charts, resources
+from app.tracker import OVERALL
+from db.forecasts import acknowledge_alert
+
+settings = resources.settings()
+st.title("Adoption tracker")
+
+account = st.session_state["account"]
+for alert in resources.open_alerts().itertuples():
+    where = f" ({alert.facility})" if alert.facility else ""
+    st.warning(f"**Alert{where}:** {alert.message}", icon=":material/warning:")
+    if auth.may_use(account.role, "editor") and st.button("Acknowledge", key=f"ack_{alert.id}"):
+        acknowledge_alert(resources.engine(), alert.id)
+        resources.clear_reads()
+        st.rerun()
+
+view = resources.tracker_view(settings.target_share, settings.inactive_weeks)
+if view.latest_week is None:
+    st.info("No metrics yet: upload a file on the Upload page, or load the demo with "
+            "`chasm demo load`.", icon=":material/info:")
+    st.stop()
+
+o = view.overall
+st.caption(f"Latest week: week of {view.latest_week:%d %b %Y} · {o['technicians']} technicians in "
+           f"{o['facilities']} facilities · target {view.target:.0%}")
+cols = st.columns(3)
+cols[0].metric("Active technicians (breadth)", f"{o['active_share']:.0%}",
+               None if o["change"] is None else f"{o['change'] * 100:+.1f} pts vs last week")
+cols[1].metric("AI-assisted work orders (depth)", f"{o['depth']:.0%}",
+               None if o["depth_change"] is None else f"{o['depth_change'] * 100:+.1f} pts vs last week")
+cols[2].metric("Facilities below target", f"{o['facilities_below_target']} of {o['facilities']}")
+
+left, right = st.columns([3, 2])
+scopes = [OVERALL, *view.facilities["Facility"].sort_values()]
+scope = left.selectbox("Show trend for", scopes)
+left.altair_chart(charts.trend_chart(view.trend, view.target, scope), width="stretch")
+right.altair_chart(charts.facility_bars(view.facilities, view.target), width="stretch")
+
+st.subheader("Facilities")
+st.dataframe(view.facilities, hide_index=True, width="stretch", column_config={
+    "Active share": st.column_config.NumberColumn(format="percent"),
+    "Change vs last week": st.column_config.NumberColumn(format="percent"),
+    "AI-assisted work orders": st.column_config.NumberColumn(format="percent"),
+    "Week of": st.column_config.DateColumn(format="D MMM YYYY")})
+
+st.subheader("Users over time")
+if view.lifecycle.empty:
+    st.info("No technician-week data yet: upload a technician-week file to see new, retained, "
+            "lapsed and reactivated users and who is at risk.")
+    st.stop()
+st.altair_chart(charts.lifecycle_chart(view.lifecycle), width="stretch")
+st.subheader(f"At risk: used the tool before, inactive for {settings.inactive_weeks}+ weeks")
+if view.at_risk.empty:
+    st.success("Nobody is at risk this week.")
+else:
+    st.caption(f"{len(view.at_risk)} technicians (pseudonymous ids; your HR system maps them back).")
+    st.dataframe(view.at_risk, hide_index=True, width="stretch", column_config={
+        "technician": "Technician (pseudonym)", "last_active": st.column_config.DateColumn(
+            "Last active", format="D MMM YYYY"), "weeks_inactive": "Weeks inactive"})

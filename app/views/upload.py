@@ -1,0 +1,66 @@
+"""Upload: validate a metrics file (nothing written), then commit it; the history; the intervention log."""
+
+import pandas as pd
+import streamlit as st
+
+from app import resources
+from app.views._intervention_form import intervention_form
+from db.errors import IngestError
+from db.ingest import ingest_bytes
+
+account = st.session_state["account"]
+st.title("Upload weekly metrics")
+st.caption("Facility-week or technician-week files, CSV or XLSX. The file is checked first; nothing is "
+           "stored until you commit it, and a rejected file changes nothing.")
+
+file = st.file_uploader("Metrics file (CSV or XLSX)", type=["csv", "xlsx"])
+if file is not None:
+    content = file.getvalue()
+    checked = st.session_state.get("upload_check")
+    if checked is None or checked[0] != (file.name, len(content), file.file_id):
+        with st.spinner(f"Checking {file.name}..."):
+            try:
+                result = ingest_bytes(content, file.name, engine=resources.engine(), dry_run=True,
+                                      uploaded_by=account.name)
+            except IngestError as error:
+                result = error
+        st.session_state["upload_check"] = checked = ((file.name, len(content), file.file_id), result)
+    result = checked[1]
+    if isinstance(result, IngestError):
+        st.error(f"**{file.name} cannot be stored: {len(result.problems)} problem(s).** Nothing was "
+                 "written. Fix each problem below in your file (rows are numbered as in a spreadsheet, "
+                 "the header is row 1) and upload it again.")
+        problems = pd.DataFrame([p.as_dict() for p in result.problems])
+        st.dataframe(problems, hide_index=True, width="stretch")
+        st.download_button("Download the problems as CSV", problems.to_csv(index=False),
+                           file_name=f"{file.name}.problems.csv", mime="text/csv")
+    elif result.dry_run:
+        st.success(f"**{file.name}** ({result.kind}) is valid: {result.inserted} new rows, "
+                   f"{result.updated} updated, {result.unchanged} unchanged. Nothing is stored yet.")
+        for warning in result.warnings:
+            st.warning(str(warning))
+        if st.button("Commit upload", type="primary"):
+            with st.spinner(f"Storing {file.name}..."):
+                try:
+                    done = ingest_bytes(content, file.name, engine=resources.engine(),
+                                        uploaded_by=account.name)
+                except IngestError as error:  # the store changed since the check
+                    done = error
+            resources.clear_reads()
+            st.session_state["upload_check"] = (checked[0], done)
+            st.rerun()
+    else:
+        st.success(f"**Stored {file.name}**: {result.inserted} inserted, {result.updated} updated, "
+                   f"{result.unchanged} unchanged (upload {result.upload_id}). The tracker shows it now.")
+
+st.subheader("Upload history")
+history = resources.uploads()
+if history.empty:
+    st.info("No uploads yet: choose a file above, or load the demo with `chasm demo load`.")
+else:
+    st.dataframe(history.drop(columns=["sha256"]), hide_index=True, width="stretch")
+
+st.subheader("Intervention log")
+st.caption("What the organisation did and when; the forecast and the simulator compare against it.")
+st.dataframe(resources.interventions(), hide_index=True, width="stretch")
+intervention_form(account.name)

@@ -1,0 +1,154 @@
+"""What each page shows, for each role that may use it."""
+
+import re
+
+import pytest
+
+from app import forecasting
+from db import forecasts
+from tests.app.conftest import click, signed_in, texts
+from tests.app.helpers import forecast_doc
+
+ALLOWED = {"viewer": ["tracker", "forecast"],
+           "editor": ["tracker", "upload", "simulator", "real_vs_simulated", "forecast"],
+           "admin": ["tracker", "upload", "simulator", "real_vs_simulated", "forecast", "admin"]}
+TITLES = {"tracker": "Adoption tracker", "upload": "Upload weekly metrics", "simulator": "What-if simulator",
+          "real_vs_simulated": "Real vs simulated", "forecast": "Adoption forecast", "admin": "Admin"}
+
+
+@pytest.mark.parametrize("role,page", [(r, p) for r, pages in ALLOWED.items() for p in pages])
+def test_every_page_opens_for_every_role_that_may_use_it(role, page):
+    at = signed_in(role, page)
+    assert texts(at.title) == [TITLES[page]]
+    assert not at.error
+
+
+def test_the_tracker_shows_the_latest_week_against_the_target():
+    at = signed_in("viewer")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Active technicians (breadth)"].endswith("%")
+    assert metrics["Facilities below target"].endswith("of 15")
+    facilities = at.dataframe[0].value
+    assert len(facilities) == 15
+    assert {"Facility", "Active share", "Change vs last week", "On target"} <= set(facilities.columns)
+    assert "week of" in at.caption[0].value.lower()
+    at_risk = at.dataframe[1].value
+    assert list(at_risk.columns) == ["technician", "facility", "last_active", "weeks_inactive"]
+    assert (at_risk["weeks_inactive"] >= 3).all()
+
+
+def test_the_tracker_trend_can_show_one_facility():
+    at = signed_in("viewer")
+    at.selectbox[0].select("Cork Refinery").run()
+    assert not at.exception
+    assert at.selectbox[0].value == "Cork Refinery"
+
+
+def test_open_alerts_are_shown_at_the_top_of_the_tracker(engine):
+    forecasts.add_alert(engine, kind="deviation", facility="Hull Works",
+                        message="Active share 41% is below the forecast's 80% band (52%-66%).")
+    viewer = signed_in("viewer")
+    assert any("Hull Works" in w and "below the forecast" in w for w in texts(viewer.warning))
+    assert not [b for b in viewer.button if b.label == "Acknowledge"]
+    editor = signed_in("editor")
+    [ack] = [b for b in editor.button if b.label == "Acknowledge"]
+    ack.click().run()
+    assert not any("Hull Works" in w for w in texts(editor.warning))
+    assert forecasts.open_alerts(engine).empty
+
+
+def test_the_forecast_says_what_to_do_when_there_is_none(monkeypatch):
+    monkeypatch.setattr(forecasting, "latest_forecast", lambda engine, facility=None: None)
+    viewer = signed_in("viewer", "forecast")
+    assert "No forecast for all facilities yet" in viewer.info[0].value
+    assert not [b for b in viewer.button if b.label == "Compute the forecast now"]
+    editor = signed_in("editor", "forecast")
+    assert [b for b in editor.button if b.label == "Compute the forecast now"]
+
+
+def test_the_forecast_shows_plans_accuracy_and_downloads(monkeypatch):
+    monkeypatch.setattr(forecasting, "latest_forecast", lambda engine, facility=None: forecast_doc())
+    at = signed_in("viewer", "forecast")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Active technicians now"] == "59%"
+    assert metrics["Chance of 70% by week 28 (current plan)"] == "31%"
+    assert metrics["Best alternative: champions"] == "58%"
+    assert "off by 3 points" in at.info[0].value
+    plans = at.dataframe[0].value
+    assert list(plans["Plan"]) == ["current plan", "champions"]
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Download the one-page brief (PDF)", "Download the chart (PNG)"]
+
+
+def test_the_forecast_brief_is_a_one_page_pdf_with_the_title():
+    from app.brief import TITLE, brief_pdf, chart_png
+
+    pdf = brief_pdf(forecast_doc())
+    assert pdf.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1
+    assert TITLE.encode() in pdf
+    assert chart_png(forecast_doc()).startswith(b"\x89PNG")
+    assert len(pdf) < 500_000
+
+
+def test_real_vs_simulated_compares_with_fit_statistics():
+    at = signed_in("editor", "real_vs_simulated")
+    assert "press **Compare**" in at.info[0].value
+    at.select_slider[0].set_value(20).run()
+    click(at, "Compare")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Weeks compared"] == "78"
+    assert metrics["Real weeks inside the 90% band"].endswith("%")
+    fits = at.dataframe[0].value
+    assert len(fits) == 15 and fits["inside90"].between(0, 1).all()
+
+
+def test_admin_adds_a_user_and_changes_a_role(engine):
+    from db.accounts import role_of
+
+    at = signed_in("admin", "admin")
+    [name, password] = [t for t in at.text_input if t.label in ("New user name",
+                                                                 "Initial password (8+ characters)")]
+    name.input("nadia")
+    password.input("nadia-pass-1")
+    [b for b in at.button if b.label == "Add user"][0].click().run()
+    assert "Added nadia as viewer." in texts(at.success)
+    assert role_of(engine, "nadia") == "viewer"
+    at.selectbox(key="admin_user").select("nadia")
+    at.selectbox(key="admin_role").select("editor")
+    click(at, "Change role")
+    assert role_of(engine, "nadia") == "editor"
+
+
+def test_admin_cannot_demote_the_last_admin():
+    at = signed_in("admin", "admin")
+    at.selectbox(key="admin_user").select("admin")
+    at.selectbox(key="admin_role").select("viewer")
+    click(at, "Change role")
+    assert "last admin" in at.error[0].value
+
+
+def test_real_vs_simulated_can_use_the_recorded_rollout():
+    at = signed_in("editor", "real_vs_simulated")
+    at.selectbox(key="rvs_scenario").select_index(0).run()
+    at.select_slider[0].set_value(20).run()
+    click(at, "Compare")
+    assert {m.label: m.value for m in at.metric}["Weeks compared"] == "78"
+    assert "recorded" in " ".join(c.proto.spec for c in at.get("vega_lite_chart"))
+
+
+def test_empty_states_say_what_to_do_next(monkeypatch, engine):
+    import pandas as pd
+
+    from db import queries
+
+    no_metrics, no_uploads = queries.weekly_metrics(engine).head(0), queries.uploads(engine).head(0)
+    monkeypatch.setattr(queries, "weekly_metrics", lambda engine, facility=None: no_metrics)
+    monkeypatch.setattr(queries, "technician_weeks", lambda engine, facility=None: pd.DataFrame())
+    monkeypatch.setattr(queries, "uploads", lambda engine: no_uploads)
+    tracker = signed_in("viewer")
+    assert tracker.info[0].value.startswith("No metrics yet: upload a file on the Upload page")
+    rvs = signed_in("editor", "real_vs_simulated")
+    assert rvs.info[0].value.startswith("No metrics yet")
+    upload = signed_in("editor", "upload")
+    assert any(i.startswith("No uploads yet: choose a file above") for i in texts(upload.info))

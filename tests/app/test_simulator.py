@@ -1,0 +1,77 @@
+"""The simulator page: run an ensemble, compare runs, save and reload scenarios, bad input."""
+
+import pandas as pd
+
+from db.saved_scenarios import saved_scenarios, scenario_toml
+from tests.app.conftest import click, signed_in, texts
+
+
+def _simulator(runs: int = 20):
+    at = signed_in("editor", "simulator")
+    at.select_slider(key="sim_runs").set_value(runs).run()
+    return at
+
+
+def _charts(at) -> list[str]:
+    return [c.proto.spec for c in at.get("vega_lite_chart")]
+
+
+def test_every_lever_is_explained_by_its_root_cause():
+    at = _simulator()
+    captions = " ".join(texts(at.caption))
+    for cause in ("trust gap", "5-10 min", "tickets-closed", "45-minute", "replacement", "Champions",
+                  "augments"):
+        assert cause in captions, cause
+    assert at.session_state["sim_name"] == "turnaround"
+    assert len(at.session_state["sim_calendar"]) == 8
+
+
+def test_a_run_draws_fans_per_facility_and_the_network():
+    at = click(_simulator(), "Run simulation")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Median active share at week 78"].endswith("%")
+    assert metrics["Cost of the interventions"] == "265,000"
+    specs = " ".join(_charts(at))
+    assert "Active share of technicians (%)" in specs and "Per facility" in specs
+    assert "Facility 01 at week 26" in specs
+
+
+def test_two_runs_can_be_compared():
+    at = click(_simulator(), "Run simulation")
+    click(at, "Add to comparison")
+    at.slider(key="sim_friction_minutes").set_value(0.5).run()
+    assert "The inputs changed since this run" in at.warning[0].value
+    click(at, "Run simulation")
+    click(at, "Add to comparison")
+    assert len(at.session_state["sim_compare"]) == 2
+    assert "Scenarios compared" in " ".join(_charts(at))
+
+
+def test_a_saved_scenario_reloads_with_its_levers(engine):
+    at = _simulator()
+    at.slider(key="sim_alert_precision").set_value(0.97).run()
+    at.text_input(key="sim_save_name").input("High precision").run()
+    click(at, "Save scenario")
+    assert "Saved scenario 'High precision'." in texts(at.success)
+    assert "alert_precision = 0.97" in scenario_toml(engine, "High precision")
+    at.selectbox(key="sim_library_choice").select("Preset: rollout").run()
+    click(at, "Load scenario")
+    assert at.session_state["sim_alert_precision"] == 0.89 and at.session_state["sim_name"] == "rollout"
+    at.selectbox(key="sim_library_choice").select("High precision").run()
+    click(at, "Load scenario")
+    assert at.session_state["sim_alert_precision"] == 0.97
+    assert len(at.session_state["sim_calendar"]) == 8
+    at.selectbox(key="sim_delete_choice").select("High precision").run()
+    click(at, "Delete scenario")
+    assert "High precision" not in set(saved_scenarios(engine)["name"])
+
+
+def test_a_bad_calendar_value_says_which_row_and_how_to_fix_it():
+    at = _simulator()
+    at.session_state["sim_calendar"] = pd.DataFrame(
+        [{"week": 10, "change": "support", "value": "1.5", "label": "More support", "cost": 0.0}])
+    at.session_state["sim_calendar_version"] = 99
+    at.run()
+    [error] = texts(at.error)
+    assert error.startswith("This scenario cannot run: calendar row 1: support = 1.5: out of range")
+    assert [b for b in at.button if b.label == "Run simulation"][0].disabled
