@@ -85,7 +85,7 @@ def predictive(calibration: Calibration, plan: Plan, horizon: int, *, draws: int
     paths = result.overall[key].T
     tail = slice(max(observed.size - TAIL_WEEKS, 0), observed.size)
     gap = np.sqrt(np.mean((paths[:, tail] - observed[tail]) ** 2, axis=1))
-    bandwidth = max(float(np.median(gap)), 1e-3)
+    bandwidth = max(float(np.quantile(gap, 0.1)), 5e-3)  # keep the paths that end where the data ends
     weights = np.exp(-0.5 * (gap / bandwidth) ** 2)
     pick = rng.choice(len(paths), size=draws, p=weights / weights.sum())
     return paths[pick], result.overall["downtime_reduction"].T[pick]
