@@ -35,7 +35,7 @@ def trend_chart(trend: pd.DataFrame, target: float, scope: str) -> alt.LayerChar
         x=alt.X("week_start:T", title="Week"),
         y=_share("share:Q", "Share (%)"),
         color=alt.Color("measure:N", title=None, scale=alt.Scale(range=[BLUE, ORANGE]),
-                        legend=alt.Legend(orient="bottom")),
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400)),
         tooltip=[alt.Tooltip("week_start:T", title="Week"), "measure:N",
                  alt.Tooltip("share:Q", format=".0%", title="Share")])
     return (lines + target_rule(target)).properties(
@@ -48,7 +48,7 @@ def facility_bars(table: pd.DataFrame, target: float) -> alt.LayerChart:
     frame = table.assign(status=table["On target"].map({True: "On target", False: "Below target"}),
                          **{"Week of": pd.to_datetime(table["Week of"])})
     bars = alt.Chart(frame).mark_bar().encode(
-        y=alt.Y("Facility:N", sort="-x", title=None),
+        y=alt.Y("Facility:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=200)),
         x=alt.X("Active share:Q", title="Active share of technicians (%)", axis=alt.Axis(format=".0%"),
                 scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("status:N", title=None, scale=alt.Scale(domain=["On target", "Below target"],
@@ -69,13 +69,13 @@ def lifecycle_chart(lifecycle: pd.DataFrame) -> alt.Chart:
     lifecycle = lifecycle.assign(week_start=pd.to_datetime(lifecycle["week_start"]), bar=signed)
     return alt.Chart(lifecycle).mark_bar().encode(
         x=alt.X("week_start:T", title="Week"),
-        y=alt.Y("bar:Q", title="Technicians (count; lapsed below zero)"),
+        y=alt.Y("bar:Q", title="Technicians"),
         color=alt.Color("status:N", title=None, sort=order,
                         scale=alt.Scale(domain=order, range=[SKY, BLUE, GREEN, VERMILION]),
-                        legend=alt.Legend(orient="bottom")),
+                        legend=alt.Legend(orient="right")),
         order=alt.Order("status:N"),
         tooltip=[alt.Tooltip("week_start:T", title="Week"), "status:N", "technicians:Q"],
-    ).properties(title="Users each week: new, retained and reactivated; lapsed below zero", height=260)
+    ).properties(title="Users each week: new, retained and reactivated; lapsed below zero", height=320)
 
 
 def _band_layers(frame: pd.DataFrame, color: str, x: str = "week") -> alt.LayerChart:

@@ -41,7 +41,7 @@ def streamlit_command(port: int, address: str) -> list[str]:
     """How `chasm serve` starts the web app (headless: the browser is the user's business)."""
     return [sys.executable, "-m", "streamlit", "run", str(APP_MAIN), "--server.port", str(port),
             "--server.address", address, "--server.headless", "true",
-            "--browser.gatherUsageStats", "false"]
+            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
 
 
 def scheduler_command() -> list[str]:

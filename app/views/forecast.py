@@ -35,13 +35,14 @@ if len(plans) > 1:
     best = max(plans[1:], key=lambda p: p["probability_of_target"])
     cols[2].metric(f"Best alternative: {best['plan']}", f"{best['probability_of_target']:.0%}")
 else:
-    cols[2].metric("Alternative plans", "none in this forecast")
+    cols[2].metric("Alternative plans", "none yet")
 st.markdown("\n".join(f"- {line}" for line in brief.headline(doc)))
 st.altair_chart(charts.forecast_chart(doc), width="stretch")
 
 table = brief.plan_table(doc)
-st.dataframe(table, hide_index=True, width="stretch", column_config={
-    c: st.column_config.NumberColumn(format="percent") for c in table.columns[2:4]} | {
+shares = list(table.columns[2:4])
+st.dataframe(table.assign(**{c: table[c] * 100 for c in shares}), hide_index=True, width="stretch",
+             column_config={c: st.column_config.NumberColumn(format="%.0f%%") for c in shares} | {
     "Cost": st.column_config.NumberColumn(format="%,.0f"),
     "Downtime hours saved": st.column_config.NumberColumn(format="%,.0f"),
     "Downtime saving": st.column_config.NumberColumn(format="%,.0f")})

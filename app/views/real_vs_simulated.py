@@ -51,6 +51,7 @@ note = ("Simulated facility i is matched with the i-th real facility alphabetica
 st.altair_chart(charts.small_multiples(result["facilities"], "Per facility", real=result["real_facilities"]),
                 width="stretch")
 st.caption(note)
-st.dataframe(result["fits"], hide_index=True, width="stretch", column_config={
-    "facility": "Facility", "mae": st.column_config.NumberColumn("Average error", format="percent"),
-    "inside90": st.column_config.NumberColumn("Inside 90% band", format="percent"), "points": "Weeks"})
+fits = result["fits"].assign(mae=result["fits"]["mae"] * 100, inside90=result["fits"]["inside90"] * 100)
+st.dataframe(fits, hide_index=True, width="stretch", column_config={
+    "facility": "Facility", "mae": st.column_config.NumberColumn("Average error (pts)", format="%.1f"),
+    "inside90": st.column_config.NumberColumn("Inside 90% band", format="%.0f%%"), "points": "Weeks"})

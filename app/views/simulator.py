@@ -15,6 +15,9 @@ st.caption("Agent-based model of the technicians: change what the organisation c
            "range of outcomes across many simulated runs.")
 if "sim_source" not in st.session_state:
     load_into_state(preset_toml("turnaround"), "preset turnaround")
+elif "sim_name" not in st.session_state and "sim_text" in st.session_state:
+    # Streamlit forgets widget values when another page was shown: restore the last inputs.
+    load_into_state(st.session_state["sim_text"], st.session_state["sim_source"])
 
 load_section()
 form = gather()
@@ -23,6 +26,8 @@ try:
 except ScenarioError as error:
     text = None
     st.error(f"This scenario cannot run: {error}. Correct it above, then run again.")
+else:
+    st.session_state["sim_text"] = text
 
 cols = st.columns([2, 1, 1])
 runs = cols[0].select_slider("Replicates (runs)", [20, 50, 100, 200, 500, 1000], value=100, key="sim_runs")

@@ -41,10 +41,12 @@ left.altair_chart(charts.trend_chart(view.trend, view.target, scope), width="str
 right.altair_chart(charts.facility_bars(view.facilities, view.target), width="stretch")
 
 st.subheader("Facilities")
-st.dataframe(view.facilities, hide_index=True, width="stretch", column_config={
-    "Active share": st.column_config.NumberColumn(format="percent"),
-    "Change vs last week": st.column_config.NumberColumn(format="percent"),
-    "AI-assisted work orders": st.column_config.NumberColumn(format="percent"),
+shares = ("Active share", "Change vs last week", "AI-assisted work orders")
+st.dataframe(view.facilities.assign(**{c: view.facilities[c] * 100 for c in shares}), hide_index=True,
+             width="stretch", column_config={
+    "Active share": st.column_config.NumberColumn(format="%.0f%%"),
+    "Change vs last week": st.column_config.NumberColumn("Change vs last week (pts)", format="%+.1f"),
+    "AI-assisted work orders": st.column_config.NumberColumn(format="%.0f%%"),
     "Week of": st.column_config.DateColumn(format="D MMM YYYY")})
 
 st.subheader("Users over time")
