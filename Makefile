@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint setup clean
+.PHONY: run test bench lint setup clean browser
 
 $(STAMP): pyproject.toml
 	@PYTHON=$$(.ci/find-python) || exit 1; \
@@ -22,7 +22,10 @@ run: setup
 lint: setup
 	$(VENV)/bin/ruff check app model db tests bench
 
-test: setup lint
+browser:
+	.ci/install-browser
+
+test: setup lint browser
 	$(PY) -m pytest -q
 
 bench: setup

@@ -9,7 +9,7 @@ import platform
 from datetime import date
 from pathlib import Path
 
-MODULES = ("bench.bench_model", "bench.bench_store")
+MODULES = ("bench.bench_model", "bench.bench_store", "bench.bench_app")
 
 HEADER = """# Benchmarks
 
