@@ -58,7 +58,7 @@ def update_trust(trust: np.ndarray, n_false: np.ndarray, alerts: int, transparen
 
     Only users see alerts: `users` masks who did (and `n_false` is zero for the others).
     """
-    gain = p["trust_gain_hit"] * (alerts * users - n_false)
+    gain = p["trust_gain_hit"] * (users * FLOAT(alerts) - n_false)  # FLOAT: keep float32 state
     loss = p["trust_loss_false_alarm"] * (1.0 - p["transparency_softening"] * transparency) * n_false
     return np.clip(trust + gain * (1.0 - trust) - loss * trust, 0.0, 1.0)
 
@@ -367,12 +367,12 @@ CELL_SUMS = ("active", "depth", "ever", "trust", "competence")
 SUMS = ("active", "live", "depth", "ever", "trust", "competence")
 
 
-def outcome_shares(sums: np.ndarray, facility_sizes: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-    """Shares from stacked weekly sums (W, 6, R, F): overall (W, R) and per facility (W, R, F)."""
-    sums = sums.astype(np.float64)
-    size = np.maximum(facility_sizes, 1).astype(np.float64)
-    return {"overall": _shares(sums.sum(axis=3), float(facility_sizes.sum())),
-            "facility": _shares(sums, size)}
+def outcome_shares(sums: np.ndarray, facility_sizes: np.ndarray,
+                   scope: str = "overall") -> dict[str, np.ndarray]:
+    """Shares from stacked weekly sums (W, 6, R, F): overall (W, R) or per facility (W, R, F)."""
+    if scope == "overall":
+        return _shares(sums.sum(axis=3, dtype=np.float64), float(facility_sizes.sum()))
+    return _shares(sums.astype(np.float64), np.maximum(facility_sizes, 1).astype(np.float64))
 
 
 def _shares(sums: np.ndarray, n) -> dict[str, np.ndarray]:

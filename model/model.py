@@ -70,7 +70,7 @@ class AdoptionModel(mesa.Model):
         sizes = self.population.facility_sizes
         if not self.engine.record_facilities:
             sizes = np.array([sizes.sum()])
-        return outcome_shares(sums, sizes)[scope]
+        return outcome_shares(sums, sizes, scope)
 
     @property
     def facility_names(self) -> tuple[str, ...]:

@@ -73,8 +73,8 @@ def test_serve_starts_both_processes_and_ctrl_c_stops_them(tmp_path):
             except OSError:
                 time.sleep(0.5)
         assert healthy
-        children = subprocess.run(["ps", "-ww", "--ppid", str(serve.pid), "-o", "pid=,args="], capture_output=True,
-                                  text=True).stdout
+        children = subprocess.run(["ps", "-ww", "--ppid", str(serve.pid), "-o", "pid=,args="],
+                                  capture_output=True, text=True).stdout
         assert "streamlit run" in children and "scheduler" in children
     finally:
         serve.send_signal(signal.SIGINT)

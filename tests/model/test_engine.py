@@ -213,3 +213,11 @@ def test_runs_on_the_real_physician_network(tmp_path):
     active = result.overall["active_share"]
     assert active.shape == (26, 50) and active.mean(axis=1)[-1] > 0.1
     assert len(result.facility_names) == 4
+
+
+def test_state_stays_float32(presets):
+    """Mixed dtypes silently double the hot loop's cost (float64 exp is 5x slower here)."""
+    model = AdoptionModel(presets["turnaround"], replicates=4, rng=0)
+    model.run_for(40)
+    floats = {k: v.dtype for k, v in model.engine.state.items() if v.dtype != bool}
+    assert set(floats.values()) == {np.dtype("float32")}, floats
