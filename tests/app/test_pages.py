@@ -100,7 +100,7 @@ def test_real_vs_simulated_compares_with_fit_statistics():
     assert metrics["Weeks compared"] == "78"
     assert metrics["Real weeks inside the 90% band"].endswith("%")
     fits = at.dataframe[0].value
-    assert len(fits) == 15 and fits["inside90"].between(0, 1).all()
+    assert len(fits) == 15 and fits["inside90"].between(0, 100).all()  # shown in percent
 
 
 def test_admin_adds_a_user_and_changes_a_role(engine):
