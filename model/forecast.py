@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from model.calibrate import Calibration, simulate_batch
+from model.calibrate import Calibration
 from model.ensemble import run_ensemble
 from model.model import AdoptionModel
 from model.plan import CURRENT, Plan
@@ -142,4 +142,4 @@ def rank_plans(forecasts: list[PlanForecast]) -> pd.DataFrame:
                              ascending=False, kind="stable").reset_index(drop=True)
 
 
-__all__ = ["PlanForecast", "forecast_plans", "predictive", "rank_plans", "simulate_batch"]
+__all__ = ["PlanForecast", "forecast_plans", "predictive", "rank_plans"]
