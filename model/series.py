@@ -3,8 +3,13 @@
 The agent-based model is fitted by ABC-SMC to the first `train` periods of the curve (a generic
 organisation of 300 people; how many weekly model steps make one period is fitted too, between a
 quarter and four) and forecasts the next `horizon` periods;
-the Bass baseline is fitted to the same periods. A non-decreasing curve is read as cumulative
-adoption (matched to the share who ever adopted); any other as the share actively using.
+the Bass baseline is fitted to the same periods.
+
+A non-decreasing curve is read as cumulative adoption: it is matched to the share who ever
+adopted, adoption is kept once made (the habit prior starts at 4, so a user lapses rarely and the
+organisation-wide norm follows the adopters), and every forecast path continues from the last
+observed value, because a stock known at the origin is not re-estimated by the model. Any other
+curve is read as the share actively using, with the wider habit prior and no anchoring.
 """
 
 from __future__ import annotations
@@ -33,6 +38,16 @@ SERIES_PRIORS: dict[str, tuple[float, float]] = {
     "habit": (0.0, 8.0),
     "trust_loss_false_alarm": (0.0, 0.5),
     "steps_per_period": (0.25, 4.0),
+}
+CUMULATIVE_PRIORS: dict[str, tuple[float, float]] = SERIES_PRIORS | {
+    "base_utility": (-12.0, 0.0),
+    "w_norm": (0.0, 15.0),
+    "habit": (4.0, 12.0),
+}
+"""For a curve that never falls: adoption is kept, and the scale of a generic curve is unknown."""
+SETTINGS = {
+    "cumulative": {"priors": CUMULATIVE_PRIORS, "generations": 6, "max_simulations": 20_000},
+    "active": {"priors": SERIES_PRIORS, "generations": 4, "max_simulations": 12_000},
 }
 MAX_STEPS_PER_PERIOD = 4.0
 GENERIC = Scenario(
@@ -83,8 +98,10 @@ def _paths(thetas: np.ndarray, periods: int, seed: int, population: Population,
 
 
 def forecast_series(y: np.ndarray, *, train: int, horizon: int, seed: int = 0,
-                    particles: int = 200, generations: int = 4, draws: int = 300) -> dict:
+                    particles: int = 200, generations: int | None = None, draws: int = 300) -> dict:
     """Fit on periods 1..train, forecast train+1..train+horizon; the JSON contract of the CLI.
+
+    `generations` defaults to the observable's setting in `SETTINGS`.
 
     Raises:
         CalibrationError: too few training periods or a bad series.
@@ -94,6 +111,7 @@ def forecast_series(y: np.ndarray, *, train: int, horizon: int, seed: int = 0,
     observed = check_series(y[:train], what="training periods")
     cumulative = bool(np.all(np.diff(observed) >= -1e-9))
     observable = "ever" if cumulative else "active"
+    settings = SETTINGS["cumulative" if cumulative else "active"]
     rng = np.random.default_rng(seed)
     population = AdoptionModel(GENERIC, rng=seed).population
 
@@ -101,14 +119,18 @@ def forecast_series(y: np.ndarray, *, train: int, horizon: int, seed: int = 0,
         paths = _paths(thetas, train, sim_seed, population, observable)
         return np.sqrt(np.mean((paths - observed) ** 2, axis=1))
 
-    posterior = abc_smc(distance, SERIES_PRIORS, particles=particles, generations=generations,
-                        batch=800, rng=rng, max_simulations=12_000)
+    posterior = abc_smc(distance, settings["priors"], particles=particles,
+                        generations=settings["generations"] if generations is None else generations,
+                        batch=800, rng=rng, max_simulations=settings["max_simulations"])
     paths = _paths(posterior.draw(3 * draws, rng), train + horizon, int(rng.integers(2**31)),
                    population, observable)
     tail = slice(max(train - 4, 0), train)
     gap = np.sqrt(np.mean((paths[:, tail] - observed[tail]) ** 2, axis=1))
     weights = np.exp(-0.5 * (gap / max(float(np.median(gap)), 1e-3)) ** 2)
-    future = paths[rng.choice(len(paths), size=draws, p=weights / weights.sum()), train:]
+    chosen = paths[rng.choice(len(paths), size=draws, p=weights / weights.sum())]
+    if cumulative:  # continue every path from the last observed stock
+        chosen = np.clip(chosen + (observed[-1] - chosen[:, train - 1:train]), 0.0, 1.0)
+    future = chosen[:, train:]
     bass = fit_bass(observed, discontinuance=not cumulative)
     bass_mean = bass.forecast(horizon)["mean"]
     periods = range(train + 1, train + horizon + 1)
