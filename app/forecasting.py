@@ -45,6 +45,20 @@ KIND_SETTINGS: dict[str, dict] = {
 }
 
 
+def replayed_settings(kind: str, settings: dict | None) -> dict:
+    """The lever values a logged intervention sets when the forecast replays it: its own, else the kind's."""
+    return dict(settings if isinstance(settings, dict) else KIND_SETTINGS.get(kind, {}))
+
+
+def describe_replay(kind: str, settings: dict | None) -> str:
+    """What the forecast replays for one log entry, in words ("" for nothing)."""
+    values = replayed_settings(kind, settings)
+    parts = [f"{k} = {v:g}" if isinstance(v, int | float) else f"{k} = {v}" for k, v in values.items()]
+    if kind == "champions":
+        parts.append("1 champion per 12 technicians, in every facility")
+    return ", ".join(parts)
+
+
 def observed_series(engine: Engine, facility: str | None = None) -> pd.DataFrame:
     """Weekly active share from the stored metrics: week (1 = first stored week), week_start, share.
 
@@ -87,7 +101,7 @@ def recorded_scenario(engine: Engine, facility: str | None = None) -> Scenario:
         week = (pd.Timestamp(row.week_start) - pd.Timestamp(first_week)).days // 7 + 1
         if week < 1:
             continue
-        settings = dict(row.settings if isinstance(row.settings, dict) else KIND_SETTINGS.get(row.kind, {}))
+        settings = replayed_settings(row.kind, row.settings)
         champions = None
         if row.kind == "champions":
             count = max(1, org.technicians // 12)

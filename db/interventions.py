@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, delete, insert, select, update
 
 from db.engine import write_transaction
 from db.errors import IngestError, Problem
@@ -102,3 +103,96 @@ def record_interventions(engine: Engine, frame: pd.DataFrame) -> int:
         if new:
             conn.execute(insert(Intervention.__table__), new)
     return len(new)
+
+
+@dataclass(frozen=True)
+class LogChanges:
+    """What `save_intervention_log` did."""
+
+    added: int
+    updated: int
+    deleted: int
+
+
+LOG_NAME = "intervention log"
+
+
+def save_intervention_log(engine: Engine, frame: pd.DataFrame, *, shown_ids: list[int]) -> LogChanges:
+    """Store an edited intervention log in one transaction: updates, additions and deletions.
+
+    Every row is checked first; one bad row rejects the whole edit and nothing is written. Lever
+    `settings` of an entry are kept when its text is edited.
+
+    Args:
+        engine: The store's engine.
+        frame: The log as edited: `id` (None or NaN for a new entry), `week_start` (date),
+            `facility` ("" or None for the whole organisation), `kind`, `description`.
+        shown_ids: The ids the editor was given; those missing from `frame` are deleted (entries
+            added meanwhile by someone else are left alone).
+
+    Returns:
+        How many entries were added, updated and deleted.
+
+    Raises:
+        IngestError: Every bad cell, as "Row N, column 'C', value 'V': what is wrong", where N counts
+            the editor's rows from 1.
+    """
+    rows = [_log_row(i + 1, row) for i, row in enumerate(frame.to_dict("records"))]
+    with write_transaction(engine) as conn:
+        facilities = dict(conn.execute(select(Facility.name_key, Facility.id)).all())
+        stored = {r.id: r for r in conn.execute(select(Intervention.__table__)).all()}
+        problems = [p for _, _, found in rows for p in found]
+        for number, values, _ in rows:
+            if values["facility"] and values["facility"].casefold() not in facilities:
+                problems.append(Problem(number, "facility", values["facility"],
+                                        "unknown facility: choose one with stored metrics, or leave it "
+                                        "empty for the whole organisation"))
+            if values["id"] is not None and values["id"] not in stored:
+                problems.append(Problem(number, "id", str(values["id"]),
+                                        "this entry no longer exists (deleted meanwhile): reload the page"))
+        if problems:
+            raise IngestError(LOG_NAME, problems)
+        added = updated = 0
+        for _, values, _ in rows:
+            record = {"week_start": values["week_start"], "kind": values["kind"],
+                      "description": values["description"],
+                      "facility_id": (facilities[values["facility"].casefold()]
+                                      if values["facility"] else None)}
+            if values["id"] is None:
+                conn.execute(insert(Intervention.__table__), [record])
+                added += 1
+            elif any(getattr(stored[values["id"]], k) != v for k, v in record.items()):
+                conn.execute(update(Intervention.__table__)
+                             .where(Intervention.__table__.c.id == values["id"]).values(**record))
+                updated += 1
+        kept = {values["id"] for _, values, _ in rows}
+        gone = [i for i in shown_ids if i not in kept and i in stored]
+        if gone:
+            conn.execute(delete(Intervention.__table__).where(Intervention.__table__.c.id.in_(gone)))
+    return LogChanges(added, updated, len(gone))
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or value is pd.NaT
+
+
+def _log_row(number: int, row: dict) -> tuple[int, dict, list[Problem]]:
+    """One editor row -> (its number, clean values, its problems)."""
+    problems = []
+    week = row.get("week_start")
+    if _missing(week):
+        problems.append(Problem(number, "week_start", "", "a week is required (YYYY-MM-DD)"))
+        week = None
+    elif not isinstance(week, date) or isinstance(week, datetime):
+        week = pd.Timestamp(week).date()
+    kind = "" if _missing(row.get("kind")) else str(row["kind"])
+    if kind not in INTERVENTION_KINDS:
+        message = f"unknown kind: use one of {', '.join(INTERVENTION_KINDS)}"
+        problems.append(Problem(number, "kind", kind, message))
+    description = "" if _missing(row.get("description")) else str(row["description"]).strip()
+    if not description:
+        problems.append(Problem(number, "description", "", "a description is required"))
+    facility = "" if _missing(row.get("facility")) else " ".join(str(row["facility"]).split())
+    entry_id = None if _missing(row.get("id")) else int(row["id"])
+    return number, {"id": entry_id, "week_start": week, "facility": facility, "kind": kind,
+                    "description": description}, problems

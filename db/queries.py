@@ -106,10 +106,12 @@ def interventions(engine: Engine) -> pd.DataFrame:
         engine: The store's engine.
 
     Returns:
-        Columns `week_start`, `facility`, `kind`, `description`, `settings` (lever values or None).
+        Columns `id`, `week_start`, `facility`, `kind`, `description`, `settings` (lever values or
+        None).
     """
     query = (
         select(
+            Intervention.id,
             Intervention.week_start,
             Facility.name.label("facility"),
             Intervention.kind,

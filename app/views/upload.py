@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app import resources
-from app.views._intervention_form import intervention_form
+from app.views._intervention_form import intervention_log
 from db.errors import IngestError
 from db.ingest import ingest_bytes
 
@@ -58,9 +58,17 @@ history = resources.uploads()
 if history.empty:
     st.info("No uploads yet: choose a file above, or load the demo with `chasm demo load`.")
 else:
-    st.dataframe(history.drop(columns=["sha256"]), hide_index=True, width="stretch")
+    st.dataframe(history, hide_index=True, width="stretch", column_order=[
+        "id", "uploaded_at", "file_name", "kind", "outcome", "inserted", "updated", "unchanged",
+        "uploaded_by"],
+        column_config={
+        "id": st.column_config.NumberColumn("Upload", format="%d"),
+        "uploaded_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm"),
+        "file_name": "File", "kind": "Kind", "outcome": "Outcome", "uploaded_by": "By",
+        "inserted": st.column_config.NumberColumn("Inserted", format="%d"),
+        "updated": st.column_config.NumberColumn("Updated", format="%d"),
+        "unchanged": st.column_config.NumberColumn("Unchanged", format="%d")})
 
 st.subheader("Intervention log")
 st.caption("What the organisation did and when; the forecast and the simulator compare against it.")
-st.dataframe(resources.interventions(), hide_index=True, width="stretch")
-intervention_form(account.name)
+intervention_log(account.name)

@@ -55,34 +55,37 @@ def test_the_upload_page_lists_history_and_the_intervention_log():
     at = signed_in("admin", "upload")
     history, log = at.dataframe[0].value, at.dataframe[1].value
     assert "technician_weeks.csv" in set(history["file_name"])
-    assert {"week_start", "facility", "kind", "description"} <= set(log.columns)
-    assert [b.label for b in at.button if b.label.startswith("Add to")] == ["Add to the intervention log"]
+    assert {"week_start", "facility", "kind", "description", "levers"} <= set(log.columns)
+    assert not log["facility"].isna().any() and (log["facility"] == "(all facilities)").sum() == 9
+    assert (log["levers"] != "").any() and not log["levers"].str.contains("None").any()
+    [save] = [b for b in at.button if b.label == "Save the log"]
+    assert save.disabled  # nothing edited yet
 
 
-def test_new_intervention_log_entries_are_checked_then_recorded_once(engine):
+def test_the_edited_log_round_trips_to_the_store(engine):
     import pandas as pd
-    import pytest
 
-    from app.views._intervention_form import ALL, log_entries
-    from db.interventions import record_interventions
+    from app.views._intervention_form import ALL, editor_frame, log_changes
+    from db.interventions import LogChanges, save_intervention_log
     from db.queries import interventions
 
-    rows = pd.DataFrame([
-        {"week_start": pd.Timestamp("2026-11-23"), "facility": ALL, "kind": "communication",
+    log = interventions(engine)
+    shown = editor_frame(log)
+    edited = shown.copy()
+    edited.loc[0, "description"] = "Pilot technicians named as champions"
+    edited = pd.concat([edited.drop(index=len(edited) - 1), pd.DataFrame([
+        {"id": pd.NA, "week_start": date(2026, 11, 23), "facility": ALL, "kind": "communication",
          "description": " Town hall on the AI assistant "},
-        {"week_start": pd.Timestamp("2026-11-23"), "facility": "Hull Works", "kind": "champions",
-         "description": "Two more champions"},
-    ])
-    frame = log_entries(rows)
-    assert list(frame["facility"]) == ["", "Hull Works"]
-    assert [type(d) for d in frame["week_start"]] == [date, date]
-    assert frame["description"][0] == "Town hall on the AI assistant"
-    before = len(interventions(engine))
-    assert record_interventions(engine, frame) == 2
-    assert record_interventions(engine, frame) == 0
-    assert len(interventions(engine)) == before + 2
-    with pytest.raises(ValueError, match="^1 row\\(s\\) miss a week, a kind or a description"):
-        log_entries(rows.assign(description=["ok", "  "]))
+        {"id": pd.NA, "week_start": None, "facility": None, "kind": None, "description": None}])],
+        ignore_index=True)  # the editor's spare row stays empty
+    frame = log_changes(edited)
+    assert list(frame.columns) == ["id", "week_start", "facility", "kind", "description"]
+    assert frame["facility"].iloc[-1] == "" and len(frame) == len(log)
+    done = save_intervention_log(engine, frame, shown_ids=[int(i) for i in log["id"]])
+    assert done == LogChanges(added=1, updated=1, deleted=1)
+    after = interventions(engine)
+    assert after["description"].iloc[0] == "Pilot technicians named as champions"
+    assert "Town hall on the AI assistant" in set(after["description"])
 
 
 def test_an_xlsx_file_is_checked_like_a_csv(tmp_path):
