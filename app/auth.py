@@ -69,7 +69,7 @@ def current_account() -> Account | None:
 
 
 def sign_out(notice: str | None = None) -> None:
-    for key in ("user", "role", "last_seen"):
+    for key in ("user", "role", "last_seen", "must_change_password"):
         st.session_state.pop(key, None)
     if notice:
         st.session_state["auth_notice"] = notice
@@ -103,11 +103,18 @@ def _sso_account() -> Account | None:
     return Account(name, role)
 
 
+ONE_TIME_WARNING = ("**Choose your own password now.** You signed in with the one-time password printed "
+                    "at first start, which anyone who saw that output can use. Set a new one under "
+                    "*Change my password* in the sidebar.")
+
+
 def change_password_form(account: Account) -> None:
-    """Let the signed-in person replace their password (e.g. the admin's one-time password)."""
+    """Let the signed-in person replace their password; open, with a warning, while it is one-time."""
     from db.accounts import AccountError, set_password
 
-    with st.expander("Change my password"), st.form("change_password", clear_on_submit=True):
+    one_time = st.session_state.get("must_change_password", False)
+    expander = st.expander("Change my password", expanded=one_time)
+    with expander, st.form("change_password", clear_on_submit=True):
         new = st.text_input("New password (8+ characters)", type="password")
         again = st.text_input("New password again", type="password")
         if not st.form_submit_button("Change password"):
@@ -120,6 +127,7 @@ def change_password_form(account: Account) -> None:
         except AccountError as error:
             st.error(f"Not changed: {error}.")
         else:
+            st.session_state["must_change_password"] = False
             st.success("Password changed.")
 
 
@@ -142,8 +150,15 @@ def sign_in_form() -> None:
         except SignInError as error:
             st.error(f"Not signed in: {error}.")
         else:
+            from db.accounts import must_change_password
+
             _start_session(name.strip(), role)
+            st.session_state["must_change_password"] = must_change_password(resources.engine(), name.strip())
             st.rerun()
     if sso_configured():
         st.button("Sign in with single sign-on", on_click=st.login)
     st.caption("No account? Ask an admin (`chasm users add NAME --role viewer`).")
+    # The picture also loads the chart library while people type, so the tracker draws at once.
+    from app.charts import chasm_illustration
+
+    st.altair_chart(chasm_illustration(), width="stretch")

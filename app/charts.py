@@ -187,3 +187,30 @@ def forecast_chart(doc: dict) -> alt.LayerChart:
         title=alt.TitleParams("Adoption so far and forecast to the horizon",
                               subtitle="Bands: 80% and 95% of forecast runs; dashed: median"),
         height=360)
+
+
+ROGERS = (("Innovators", -3.2, -2.0), ("Early adopters", -2.0, -1.0), ("Early majority", -1.0, 0.0),
+          ("Late majority", 0.0, 1.0), ("Laggards", 1.0, 3.2))
+
+
+def chasm_illustration(gap: float = 0.45) -> alt.LayerChart:
+    """Rogers' adoption curve split by category, with Moore's chasm between the pilot's volunteers
+    (innovators, early adopters) and the majority. No data: the sign-in page's picture."""
+    import numpy as np
+
+    frames = []
+    for name, lo, hi in ROGERS:
+        z = np.linspace(lo, hi, 30)
+        shift = gap if lo >= -1.0 else 0.0
+        frames.append(pd.DataFrame({"x": z + shift, "density": np.exp(-0.5 * z**2), "group": name}))
+    frame = pd.concat(frames, ignore_index=True)
+    order = [name for name, _, _ in ROGERS]
+    area = alt.Chart(frame).mark_area(opacity=0.85, line={"color": "white"}).encode(
+        x=alt.X("x:Q", axis=None), y=alt.Y("density:Q", axis=None),
+        color=alt.Color("group:N", sort=order, scale=alt.Scale(domain=order, range=list(OKABE_ITO[:5])),
+                        legend=alt.Legend(orient="bottom", title=None, columns=5, labelLimit=200)))
+    label = alt.Chart(pd.DataFrame({"x": [-1.0 + gap / 2], "y": [1.08], "text": ["the chasm"]})).mark_text(
+        fontStyle="italic", color=GREY).encode(x="x:Q", y="y:Q", text="text:N")
+    return (area + label).properties(height=150, title=alt.Title(
+        "Pilots win the volunteers; rollouts must cross to the majority",
+        subtitle="Rogers' adopter categories, with Moore's chasm after the early adopters"))

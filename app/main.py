@@ -42,6 +42,8 @@ def main() -> None:
         st.stop()
 
     st.session_state["account"] = account
+    if st.session_state.get("must_change_password"):
+        st.warning(auth.ONE_TIME_WARNING, icon=":material/key:")
     page.run()
 
 

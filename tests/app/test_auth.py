@@ -144,3 +144,27 @@ def test_an_idle_single_sign_on_session_is_signed_out_of_the_provider_too():
     at.run()
     assert texts(at.title) == ["Sign in to Chasm"]
     assert "user" not in at.session_state
+
+
+def test_a_one_time_password_is_flagged_until_it_is_changed(engine):
+    from sqlalchemy import update
+
+    from app.auth import ONE_TIME_WARNING
+    from db.accounts import add_user, must_change_password
+    from db.models import User
+
+    add_user(engine, name="otto", role="viewer", password="one-time-pass")  # not a 2nd admin
+    with engine.begin() as conn:
+        conn.execute(update(User).where(User.name == "otto").values(must_change_password=True))
+    at = _sign_in("otto", "one-time-pass")
+    assert texts(at.title)[0] == "Adoption tracker"
+    assert ONE_TIME_WARNING in texts(at.warning)
+    new, again = at.sidebar.text_input
+    new.input("my-own-pass-1")
+    again.input("my-own-pass-1")
+    [b for b in at.sidebar.button if b.label == "Change password"][0].click().run()
+    assert "Password changed." in texts(at.sidebar.success)
+    assert not must_change_password(engine, "otto")
+    at.run()
+    assert ONE_TIME_WARNING not in texts(at.warning)
+    assert ONE_TIME_WARNING not in texts(_sign_in("otto", "my-own-pass-1").warning)
