@@ -55,14 +55,17 @@ def headline(doc: dict) -> list[str]:
     share, week_start = current_share(doc)
     when = f" (week of {week_start})" if week_start else ""
     lines = [f"Today {share:.0%} of technicians use the tool{when}; the target is "
-             f"{doc['target']:.0%} by week {doc['target_week']}."]
+             f"{doc['target']:.0%} by week {doc['target_week']}, held for at least a month."]
     plans = doc["plans"]
     if plans:
         now = plans[0]
         name = "" if now["plan"] == "current plan" else f" ({now['plan']})"
-        lines.append(f"On the current plan{name} the chance of reaching it is "
-                     f"{now['probability_of_target']:.0%}; expected {now['expected_at_horizon']:.0%} by week "
-                     f"{_horizon_week(doc)}.")
+        band = now["bands"]
+        lines.append(f"On the current plan{name} the chance of getting there in time is "
+                     f"{now['probability_of_target']:.0%}. "
+                     f"In week {_horizon_week(doc)} the expected level is "
+                     f"{now['expected_at_horizon']:.0%} (8 runs in 10 between {band['p10'][-1]:.0%} and "
+                     f"{band['p90'][-1]:.0%}).")
         if len(plans) > 1:
             best = max(plans[1:], key=lambda p: p["probability_of_target"])
             lines.append(f"Best alternative: {best['plan']}, {best['probability_of_target']:.0%} chance, "

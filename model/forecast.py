@@ -19,6 +19,8 @@ from model.plan import CURRENT, Plan
 
 BANDS = {"p025": 2.5, "p10": 10, "p25": 25, "p50": 50, "p75": 75, "p90": 90, "p975": 97.5}
 TAIL_WEEKS = 4
+SUSTAIN_WEEKS = 4
+"""Weeks in a row at or above the target that count as reaching it (a month, not one noisy week)."""
 
 
 @dataclass(frozen=True)
@@ -48,20 +50,29 @@ class PlanForecast:
         """Mean active share at the last forecast week."""
         return float(self.trajectories[:, -1].mean())
 
+    def _first_sustained_week(self) -> np.ndarray:
+        """(draws,) first week of the first run of SUSTAIN_WEEKS weeks at or above the target; inf if none.
+
+        A single noisy week above the line is not reaching the target: the run must hold.
+        """
+        hit = (self.trajectories >= self.target).astype(np.int32)
+        k = min(SUSTAIN_WEEKS, hit.shape[1])
+        sums = np.cumsum(np.pad(hit, ((0, 0), (1, 0))), axis=1)
+        held = (sums[:, k:] - sums[:, :-k]) == k  # (draws, horizon - k + 1): a run starts here
+        first = np.where(held.any(axis=1), np.argmax(held, axis=1), -1)
+        return np.where(first >= 0, self.weeks[np.maximum(first, 0)], np.inf)
+
     @property
     def probability_of_target(self) -> float:
-        """Share of trajectories at or above the target at some week up to the target week."""
-        upto = self.trajectories[:, self.weeks <= self.target_week]
-        return float((upto >= self.target).any(axis=1).mean()) if upto.size else 0.0
+        """Share of trajectories holding the target SUSTAIN_WEEKS weeks running, begun by the target week."""
+        return float((self._first_sustained_week() <= self.target_week).mean())
 
     @property
     def expected_week_of_target(self) -> float | None:
-        """Mean first week at or above the target, among trajectories that reach it."""
-        hit = self.trajectories >= self.target
-        reached = hit.any(axis=1)
-        if not reached.any():
-            return None
-        return float(self.weeks[np.argmax(hit[reached], axis=1)].mean())
+        """Mean first week of holding the target, among trajectories that hold it within the horizon."""
+        first = self._first_sustained_week()
+        reached = np.isfinite(first)
+        return float(first[reached].mean()) if reached.any() else None
 
     def downtime_saving(self) -> tuple[float, float]:
         """(hours, money) of unplanned downtime avoided over the horizon, expected."""

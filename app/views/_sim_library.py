@@ -27,6 +27,11 @@ def _load(choice: str) -> None:
 def load_section() -> None:
     saved = resources.saved_scenarios()
     options = [PRESET + n for n in preset_names()] + list(saved["name"])
+    source = st.session_state.get("sim_source", "")
+    current = (PRESET + source.removeprefix("preset ") if source.startswith("preset ")
+               else source.removeprefix("saved scenario "))
+    if st.session_state.get("sim_library_choice") not in options:  # show what is being edited
+        st.session_state["sim_library_choice"] = current if current in options else options[0]
     cols = st.columns([3, 1])
     choice = cols[0].selectbox("Start from a preset or a saved scenario", options, key="sim_library_choice")
     cols[1].button("Load scenario", on_click=_load, args=(choice,), width="stretch")

@@ -29,11 +29,13 @@ share, week_start = brief.current_share(doc)
 plans = doc["plans"]
 cols = st.columns(3)
 cols[0].metric("Active technicians now", f"{share:.0%}", help=f"Week of {week_start}")
+reach = (f"Share of forecast runs that hold {doc['target']:.0%} or more for four weeks in a row, "
+         f"starting by week {doc['target_week']}")
 cols[1].metric(f"Chance of {doc['target']:.0%} by week {doc['target_week']} (current plan)",
-               f"{plans[0]['probability_of_target']:.0%}" if plans else "n/a")
+               f"{plans[0]['probability_of_target']:.0%}" if plans else "n/a", help=reach)
 if len(plans) > 1:
     best = max(plans[1:], key=lambda p: p["probability_of_target"])
-    cols[2].metric(f"Best alternative: {best['plan']}", f"{best['probability_of_target']:.0%}")
+    cols[2].metric(f"Best alternative: {best['plan']}", f"{best['probability_of_target']:.0%}", help=reach)
 else:
     cols[2].metric("Alternative plans", "none yet")
 st.markdown("\n".join(f"- {line}" for line in brief.headline(doc)))

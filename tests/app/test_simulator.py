@@ -49,6 +49,8 @@ def test_two_runs_can_be_compared():
 
 def test_a_saved_scenario_reloads_with_its_levers(engine):
     at = _simulator()
+    assert at.selectbox(key="sim_library_choice").value == "Preset: turnaround"  # what is being edited
+    assert "Now editing: preset turnaround" in texts(at.caption)
     at.slider(key="sim_alert_precision").set_value(0.97).run()
     at.text_input(key="sim_save_name").input("High precision").run()
     click(at, "Save scenario")

@@ -98,3 +98,19 @@ def test_standalone_series_bad_input(tmp_path):
     result = CliRunner().invoke(cli.app, ["forecast", "--series", str(path), "--train", "3"])
     assert result.exit_code == 1
     assert "3 weeks of data; calibration needs at least 6" in result.stderr
+
+
+def test_reaching_the_target_means_holding_it_for_four_weeks():
+    import numpy as np
+
+    from model.forecast import PlanForecast
+    from model.plan import CURRENT
+
+    weeks = np.arange(80, 90)
+    blip = [0.6, 0.71, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]  # one noisy week above the line
+    held = [0.6, 0.6, 0.7, 0.72, 0.71, 0.73, 0.74, 0.75, 0.75, 0.75]  # holds from week 82
+    late = [0.6] * 6 + [0.7] * 4  # holds from week 86
+    f = PlanForecast(plan=CURRENT, weeks=weeks, trajectories=np.array([blip, held, late]),
+                     downtime_reduction=np.zeros((3, 10)), target=0.7, target_week=85, cost=0.0)
+    assert f.probability_of_target == pytest.approx(1 / 3)
+    assert f.expected_week_of_target == pytest.approx((82 + 86) / 2)
