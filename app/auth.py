@@ -131,34 +131,37 @@ def change_password_form(account: Account) -> None:
             st.success("Password changed.")
 
 
+def _submit_sign_in() -> None:
+    """The Sign in button's callback: it runs before the script, so a success draws the page at once."""
+    from db.accounts import SignInError, must_change_password, sign_in
+
+    state = st.session_state
+    name, password = state.get("sign_in_name", "").strip(), state.get("sign_in_password", "")
+    state["sign_in_password"] = ""  # never kept in the session
+    try:
+        role = sign_in(resources.engine(), name=name, password=password)
+    except SignInError as error:
+        state["sign_in_error"] = f"Not signed in: {error}."
+    else:
+        _start_session(name, role)
+        state["must_change_password"] = must_change_password(resources.engine(), name)
+
+
 def sign_in_form() -> None:
     """The sign-in page: local accounts, and single sign-on when configured."""
-    from db.accounts import SignInError
-
     st.title("Sign in to Chasm")
     if notice := st.session_state.get("auth_notice"):
         st.info(notice)
     with st.form("sign_in"):
-        name = st.text_input("User name")
-        password = st.text_input("Password", type="password")
-        submitted = st.form_submit_button("Sign in", type="primary")
-    if submitted:
-        try:
-            from db.accounts import sign_in
-
-            role = sign_in(resources.engine(), name=name.strip(), password=password)
-        except SignInError as error:
-            st.error(f"Not signed in: {error}.")
-        else:
-            from db.accounts import must_change_password
-
-            _start_session(name.strip(), role)
-            st.session_state["must_change_password"] = must_change_password(resources.engine(), name.strip())
-            st.rerun()
+        st.text_input("User name", key="sign_in_name")
+        st.text_input("Password", type="password", key="sign_in_password")
+        st.form_submit_button("Sign in", type="primary", on_click=_submit_sign_in)
+    if error := st.session_state.pop("sign_in_error", None):
+        st.error(error)
     if sso_configured():
         st.button("Sign in with single sign-on", on_click=st.login)
     st.caption("No account? Ask an admin (`chasm users add NAME --role viewer`).")
     # The picture also loads the chart library while people type, so the tracker draws at once.
     from app.charts import chasm_illustration
 
-    st.altair_chart(chasm_illustration(), width="stretch")
+    st.altair_chart(chasm_illustration(), width="stretch", height=240)

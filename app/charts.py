@@ -206,7 +206,8 @@ def chasm_illustration(gap: float = 0.45) -> alt.LayerChart:
     frame = pd.concat(frames, ignore_index=True)
     order = [name for name, _, _ in ROGERS]
     area = alt.Chart(frame).mark_area(opacity=0.85, line={"color": "white"}).encode(
-        x=alt.X("x:Q", axis=None), y=alt.Y("density:Q", axis=None),
+        x=alt.X("x:Q", axis=None),
+        y=alt.Y("density:Q", axis=None, stack=None, scale=alt.Scale(domain=[0, 1.15])),
         color=alt.Color("group:N", sort=order, scale=alt.Scale(domain=order, range=list(OKABE_ITO[:5])),
                         legend=alt.Legend(orient="bottom", title=None, columns=5, labelLimit=200)))
     label = alt.Chart(pd.DataFrame({"x": [-1.0 + gap / 2], "y": [1.08], "text": ["the chasm"]})).mark_text(

@@ -38,6 +38,7 @@ def _tracker_paint(app, role: str = "viewer") -> float:
     page = app.page
     page.goto("/")
     page.get_by_role("heading", name="Sign in to Chasm").wait_for()
+    app.wait_idle()  # the sign-in page has drawn; nobody types a password faster than it does
     page.get_by_label("User name", exact=True).fill(name)
     page.get_by_label("Password", exact=True).fill(password)
     button = page.get_by_role("button", name="Sign in", exact=True)
