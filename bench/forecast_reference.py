@@ -63,7 +63,7 @@ def evaluate(y: np.ndarray, seed: int = 0) -> dict:
             "model_cov80": float(((held >= lo) & (held <= hi)).mean()),
             "bass_mae": float(np.abs(bass["mean"] - held).mean()),
             "bass_cov80": float(((held >= bass["lo_80"]) & (held <= bass["hi_80"])).mean()),
-            "seconds": seconds}
+            "band_scale": doc["band_scale"], "seconds": seconds}
 
 
 def coverage_trials(trials: int = 10, seed: int = 5) -> dict[str, float]:
@@ -112,6 +112,10 @@ def markdown(rows: dict[str, dict], coverage: dict[str, float], trials: int) -> 
         "  on the baseline and the norm are wider (a generic curve's scale is unknown), the fit runs six",
         "  generations, and every forecast path continues from the last observed value (the stock at the",
         "  origin is known). A curve that falls is read as active use, with the narrower settings.",
+        "  The 80% band is then calibrated on the training history itself (split conformal): the model",
+        "  is refitted on the first 60% of the training periods, forecasts the rest, and the band is",
+        "  widened about the median (never narrowed) until it would have held 80% of those points; the",
+        "  factor is reported as `band_scale`. The mean and median stay the model's own.",
         "",
         "## Published curves: fit on the first 60%, forecast the rest",
         "",
@@ -119,19 +123,20 @@ def markdown(rows: dict[str, dict], coverage: dict[str, float], trials: int) -> 
         "the Bass baseline (with discontinuance for curves that fall, without for cumulative ones).",
         "MAE in share points (0.05 = 5 points); coverage = held-out points inside the 80% band.",
         "",
-        "| curve | periods | trained on | model MAE | model 80% coverage | Bass MAE | Bass 80% coverage | fit+forecast s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| curve | periods | trained on | model MAE | model 80% coverage | band scale | Bass MAE "
+        "| Bass 80% coverage | fit+forecast s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in rows.items():
         lines.append(f"| {name} | {r['periods']} | {r['train']} | {r['model_mae']:.3f} | {r['model_cov80']:.0%} "
-                     f"| {r['bass_mae']:.3f} | {r['bass_cov80']:.0%} | {r['seconds']:.1f} |")
+                     f"| {r['band_scale']:.1f} | {r['bass_mae']:.3f} | {r['bass_cov80']:.0%} | {r['seconds']:.1f} |")
     better = sum(r["model_mae"] <= r["bass_mae"] for r in rows.values())
     per_curve = np.mean([r["model_cov80"] for r in rows.values()])
     held = np.array([r["periods"] - r["train"] for r in rows.values()])
     pooled = float(np.dot(held, [r["model_cov80"] for r in rows.values()]) / held.sum())
     lines += ["", f"The model's error is no worse than Bass's on {better} of {len(rows)} curves; its 80% bands "
               f"cover {per_curve:.0%} of held-out points on average per curve, {pooled:.0%} of all "
-              f"{held.sum()} held-out points pooled (the cable TV curve's 15 misses weigh most).", "",
+              f"{held.sum()} held-out points pooled.", "",
               "## Calibration recovers known parameters", "",
               f"{trials} trials: the turnaround scenario simulated with behaviour drawn inside the prior, "
               "calibrated on 60 weeks with the default settings (300 particles, 5 generations). Share of "
@@ -144,10 +149,13 @@ def markdown(rows: dict[str, dict], coverage: dict[str, float], trials: int) -> 
               "  of 1989 (an external denominator, so no held-out value leaks into training).",
               "- The Brazilian farmers' toa 20 row mixes the survey year with non-adopters and is dropped.",
               "- Vista's curve is the first 60 months after it appears: a real rollout that faded.",
-              "- The cumulative settings (habit prior, wider priors, anchoring at the last value) were chosen",
-              "  after looking at these curves, so this table is not a blind test: before them the model beat",
-              "  Bass on 2 of 5 curves with 55% coverage. Cable TV is still missed: its first 23 years are a",
-              "  slow trickle, and no fit to them foresees the 1980s take-off (Bass misses it too).",
+              "- The cumulative settings (habit prior, wider priors, anchoring at the last value) and the",
+              "  conformal widening of the bands were added after looking at these curves, so this table is",
+              "  not a blind test: before them the model beat Bass on 2 of 5 curves with 55% coverage.",
+              "- Cable TV's mean is still far off: its first 23 years are a slow trickle, and no fit to them",
+              "  foresees the 1980s take-off (Bass misses it too). The model also missed inside its training",
+              "  history, so its band is widened six-fold: wide, and honest about it. A band scale of 1 means",
+              "  the model's own band already held its in-history errors.",
               "- Bass bands are the residual spread widened by the square root of the horizon.", ""]
     return "\n".join(lines)
 

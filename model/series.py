@@ -97,23 +97,12 @@ def _paths(thetas: np.ndarray, periods: int, seed: int, population: Population,
     return full[rows, lo] * (1.0 - frac) + full[rows, lo + 1] * frac
 
 
-def forecast_series(y: np.ndarray, *, train: int, horizon: int, seed: int = 0,
-                    particles: int = 200, generations: int | None = None, draws: int = 300) -> dict:
-    """Fit on periods 1..train, forecast train+1..train+horizon; the JSON contract of the CLI.
-
-    `generations` defaults to the observable's setting in `SETTINGS`.
-
-    Raises:
-        CalibrationError: too few training periods or a bad series.
-    """
-    if train > len(y):
-        raise CalibrationError(f"--train {train}: the series has only {len(y)} periods")
-    observed = check_series(y[:train], what="training periods")
-    cumulative = bool(np.all(np.diff(observed) >= -1e-9))
+def _draws(observed: np.ndarray, horizon: int, *, cumulative: bool, rng: np.random.Generator,
+           population: Population, particles: int, generations: int | None, draws: int):
+    """Fit to `observed` by ABC-SMC; (draws, horizon) forecast paths and the posterior."""
+    train = len(observed)
     observable = "ever" if cumulative else "active"
     settings = SETTINGS["cumulative" if cumulative else "active"]
-    rng = np.random.default_rng(seed)
-    population = AdoptionModel(GENERIC, rng=seed).population
 
     def distance(thetas: np.ndarray, sim_seed: int) -> np.ndarray:
         paths = _paths(thetas, train, sim_seed, population, observable)
@@ -130,19 +119,67 @@ def forecast_series(y: np.ndarray, *, train: int, horizon: int, seed: int = 0,
     chosen = paths[rng.choice(len(paths), size=draws, p=weights / weights.sum())]
     if cumulative:  # continue every path from the last observed stock
         chosen = np.clip(chosen + (observed[-1] - chosen[:, train - 1:train]), 0.0, 1.0)
-    future = chosen[:, train:]
+    return chosen[:, train:], posterior
+
+
+def band_scale(observed: np.ndarray, **fit) -> float:
+    """How much wider the 80% band must be to hold the model's own errors on the training history.
+
+    Fit on the first 60% of the training periods and forecast the rest; the scale is the 80th
+    percentile of |held-out - median| / (the band's half-width on that side), at least 1: the band,
+    so widened, would have covered 80% of those points (a split-conformal calibration).
+    """
+    inner = int(round(0.6 * len(observed)))
+    if inner < 4 or len(observed) - inner < 2:
+        return 1.0
+    future, _ = _draws(observed[:inner], len(observed) - inner, **fit)
+    return conformal_scale(future, observed[inner:])
+
+
+def conformal_scale(future: np.ndarray, held: np.ndarray, level: float = 0.8) -> float:
+    """The factor (>= 1) that widens `future`'s central band enough to hold a `level` share of `held`.
+
+    `future` is (draws, periods); the band is widened about its median, each side by the same factor.
+    """
+    median = np.median(future, axis=0)
+    lo, hi = np.percentile(future, [50 * (1 - level), 50 * (1 + level)], axis=0)
+    half = np.where(held >= median, hi - median, median - lo)
+    return float(max(1.0, np.quantile(np.abs(held - median) / np.maximum(half, 1e-3), level)))
+
+
+def forecast_series(y: np.ndarray, *, train: int, horizon: int, seed: int = 0,
+                    particles: int = 200, generations: int | None = None, draws: int = 300) -> dict:
+    """Fit on periods 1..train, forecast train+1..train+horizon; the JSON contract of the CLI.
+
+    `generations` defaults to the observable's setting in `SETTINGS`. The bands are widened by
+    `band_scale` (reported as `band_scale`); the mean and median are the model's own.
+
+    Raises:
+        CalibrationError: too few training periods or a bad series.
+    """
+    if train > len(y):
+        raise CalibrationError(f"--train {train}: the series has only {len(y)} periods")
+    observed = check_series(y[:train], what="training periods")
+    cumulative = bool(np.all(np.diff(observed) >= -1e-9))
+    rng = np.random.default_rng(seed)
+    fit = {"cumulative": cumulative, "rng": rng, "population": AdoptionModel(GENERIC, rng=seed).population,
+           "particles": particles, "generations": generations, "draws": draws}
+    future, posterior = _draws(observed, horizon, **fit)
+    scale = band_scale(observed, **fit)
+    median = np.median(future, axis=0)
+    lo, hi = np.clip(median + scale * (np.percentile(future, [10, 90], axis=0) - median), 0.0, 1.0)
     bass = fit_bass(observed, discontinuance=not cumulative)
     bass_mean = bass.forecast(horizon)["mean"]
     periods = range(train + 1, train + horizon + 1)
-    q = np.percentile(future, [10, 50, 90], axis=0)
     return {
         "method": "abm-abc-smc",
         "observable": "cumulative" if cumulative else "active",
         "forecast": [{"period": p, "mean": round(float(m), 6), "p10": round(float(a), 6),
                       "p50": round(float(b), 6), "p90": round(float(c), 6)}
-                     for p, m, a, b, c in zip(periods, future.mean(axis=0), *q, strict=True)],
+                     for p, m, a, b, c in zip(periods, future.mean(axis=0), lo, median, hi, strict=True)],
         "baseline": {"method": "bass",
                      "forecast": [{"period": p, "mean": round(float(m), 6)}
                                   for p, m in zip(periods, bass_mean, strict=True)]},
+        "band_scale": round(scale, 3),
         "posterior_mean": posterior.mean(),
     }

@@ -114,3 +114,13 @@ def test_reaching_the_target_means_holding_it_for_four_weeks():
                      downtime_reduction=np.zeros((3, 10)), target=0.7, target_week=85, cost=0.0)
     assert f.probability_of_target == pytest.approx(1 / 3)
     assert f.expected_week_of_target == pytest.approx((82 + 86) / 2)
+
+
+def test_the_conformal_scale_widens_bands_only_as_far_as_the_misses_need():
+    from model.series import conformal_scale
+
+    rng = np.random.default_rng(0)
+    future = rng.normal(0.5, 0.05, size=(4000, 10))  # 80% band: about 0.5 +- 0.064
+    assert conformal_scale(future, np.full(10, 0.52)) == 1.0  # every point inside: never narrowed
+    held = np.array([0.5 + 0.128] * 8 + [0.5] * 2)  # eight of ten at twice the half-width
+    assert conformal_scale(future, held) == pytest.approx(2.0, rel=0.05)
