@@ -101,6 +101,7 @@ def markdown(rows: dict[str, dict], coverage: dict[str, float], trials: int) -> 
         "  the horizon, resampled by how closely they track the last four observed weeks, and summarised",
         "  as 50/80/95% bands; per plan: expected adoption at the horizon, probability of reaching the",
         "  target by the date, expected week of reaching it, cost and downtime saved (35% at full use).",
+        "  Reaching the target means holding it four weeks in a row, not touching it in one noisy week.",
         "- **Baseline** (`model/bass.py`): Bass diffusion with discontinuance in discrete time, fitted by",
         "  non-linear least squares with a free launch offset; bands from the residual spread.",
         "- **Backtest** (`chasm backtest`, and with every nightly snapshot): rolling origins every 8",
