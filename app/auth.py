@@ -163,5 +163,6 @@ def sign_in_form() -> None:
     st.caption("No account? Ask an admin (`chasm users add NAME --role viewer`).")
     # The picture also loads the chart library while people type, so the tracker draws at once.
     from app.charts import chasm_illustration
+    from app.views._chart import show_chart
 
-    st.altair_chart(chasm_illustration(), width="stretch", height=240)
+    show_chart(chasm_illustration())

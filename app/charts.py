@@ -12,6 +12,20 @@ GREY = "#999999"
 SHARE_AXIS = alt.Axis(format=".0%", title=None)
 
 
+FRAME_EXTRA_PX = 140
+"""Room for the title, subtitle, x axis and a bottom legend around a chart's plot."""
+
+
+def frame_height(chart: alt.TopLevelMixin) -> int | str:
+    """The pixel height to draw `chart` at so that its plot keeps its designed height.
+
+    Streamlit's default (height="content") takes the spec's height as the whole frame and squeezes
+    the title, axes and legend into it; faceted charts size themselves and keep "content".
+    """
+    height = getattr(chart, "height", alt.Undefined)
+    return int(height) + FRAME_EXTRA_PX if isinstance(height, int | float) else "content"
+
+
 def _share(field: str, title: str, domain=(0, 1)) -> alt.Y:
     return alt.Y(field, title=title, axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=list(domain)))
 

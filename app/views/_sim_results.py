@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app import charts, resources
+from app.views._chart import show_chart
 
 MAX_COMPARED = 4
 
@@ -15,9 +16,9 @@ def results(run: tuple[str, int, int]) -> None:
     cols[1].metric("90% of runs between", f"{final['p05']:.0%} - {final['p95']:.0%}")
     cols[2].metric("Cost of the interventions", f"{sim.cost:,.0f}")
     target = resources.settings().target_share
-    st.altair_chart(charts.fan_chart(sim.overall, f"{sim.name}: active share of technicians, {sim.runs} runs",
-                                     target=target), width="stretch")
-    st.altair_chart(charts.small_multiples(sim.facilities, "Per facility"), width="stretch")
+    show_chart(charts.fan_chart(sim.overall, f"{sim.name}: active share of technicians, {sim.runs} runs",
+                                target=target))
+    show_chart(charts.small_multiples(sim.facilities, "Per facility"))
     compare(sim.name, run, target)
     network(run, list(sim.facilities["facility"].unique()), len(sim.overall))
 
@@ -38,7 +39,7 @@ def compare(name: str, run: tuple[str, int, int], target: float) -> None:
         return
     cols[2].caption(f"{len(compared)} of {MAX_COMPARED}: " + ", ".join(compared))
     summaries = {n: resources.simulate(*r).overall for n, r in compared.items()}
-    st.altair_chart(charts.compare_chart(summaries, target), width="stretch")
+    show_chart(charts.compare_chart(summaries, target))
 
 
 def network(run: tuple[str, int, int], facilities: list[str], weeks: int) -> None:
@@ -47,5 +48,5 @@ def network(run: tuple[str, int, int], facilities: list[str], weeks: int) -> Non
     facility = cols[0].selectbox("Facility", facilities, key="sim_network_facility")
     week = cols[1].slider("Week", 1, weeks, min(weeks, 26), key="sim_network_week")
     nodes, edges = resources.network_picture(run[0], facilities.index(facility), week, run[2])
-    st.altair_chart(charts.network_chart(nodes, edges, f"{facility} at week {week}: who uses the tool "
-                                         "(one simulated run)"), width="stretch")
+    show_chart(charts.network_chart(nodes, edges, f"{facility} at week {week}: who uses the tool "
+                                    "(one simulated run)"))

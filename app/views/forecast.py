@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app import auth, brief, charts, resources
+from app.views._chart import show_chart
 
 account = st.session_state["account"]
 st.title("Adoption forecast")
@@ -39,7 +40,7 @@ if len(plans) > 1:
 else:
     cols[2].metric("Alternative plans", "none yet")
 st.markdown("\n".join(f"- {line}" for line in brief.headline(doc)))
-st.altair_chart(charts.forecast_chart(doc), width="stretch")
+show_chart(charts.forecast_chart(doc))
 
 table = brief.plan_table(doc)
 shares = list(table.columns[2:4])

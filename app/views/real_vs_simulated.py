@@ -5,6 +5,7 @@ import streamlit as st
 from app import charts, resources
 from app.realvsim import recorded_toml
 from app.simulator import preset_names, preset_toml
+from app.views._chart import show_chart
 from db.saved_scenarios import scenario_toml
 
 st.title("Real vs simulated")
@@ -43,13 +44,12 @@ cols = st.columns(3)
 cols[0].metric("Average error (real vs simulated median)", f"{fit['mae'] * 100:.1f} pts")
 cols[1].metric("Real weeks inside the 90% band", f"{fit['inside90']:.0%}")
 cols[2].metric("Weeks compared", f"{fit['points']}")
-st.altair_chart(charts.fan_chart(overall["simulated"], f"All facilities: real vs {result['scenario']} "
-                                 f"({result['runs']} runs)", real=overall["real"],
-                                 target=resources.settings().target_share), width="stretch")
+show_chart(charts.fan_chart(overall["simulated"], f"All facilities: real vs {result['scenario']} "
+                            f"({result['runs']} runs)", real=overall["real"],
+                            target=resources.settings().target_share))
 note = ("Simulated facility i is matched with the i-th real facility alphabetically." if result["matched"]
         else "Facility counts differ, so each facility is read against the whole organisation's band.")
-st.altair_chart(charts.small_multiples(result["facilities"], "Per facility", real=result["real_facilities"]),
-                width="stretch")
+show_chart(charts.small_multiples(result["facilities"], "Per facility", real=result["real_facilities"]))
 st.caption(note)
 fits = result["fits"].assign(mae=result["fits"]["mae"] * 100, inside90=result["fits"]["inside90"] * 100)
 st.dataframe(fits, hide_index=True, width="stretch", column_config={

@@ -4,6 +4,7 @@ import streamlit as st
 
 from app import auth, charts, resources
 from app.tracker import OVERALL
+from app.views._chart import show_chart
 from db.forecasts import acknowledge_alert
 
 settings = resources.settings()
@@ -37,8 +38,8 @@ cols[2].metric("Facilities below target", f"{o['facilities_below_target']} of {o
 left, right = st.columns([3, 2])
 scopes = [OVERALL, *view.facilities["Facility"].sort_values()]
 scope = left.selectbox("Show trend for", scopes)
-left.altair_chart(charts.trend_chart(view.trend, view.target, scope), width="stretch")
-right.altair_chart(charts.facility_bars(view.facilities, view.target), width="stretch")
+show_chart(charts.trend_chart(view.trend, view.target, scope), left)
+show_chart(charts.facility_bars(view.facilities, view.target), right)
 
 st.subheader("Facilities")
 shares = ("Active share", "Change vs last week", "AI-assisted work orders")
@@ -54,12 +55,12 @@ if view.lifecycle.empty:
     st.info("No technician-week data yet: upload a technician-week file to see new, retained, "
             "lapsed and reactivated users and who is at risk.")
     st.stop()
-st.altair_chart(charts.lifecycle_chart(view.lifecycle), width="stretch")
+show_chart(charts.lifecycle_chart(view.lifecycle))
 st.subheader(f"At risk: used the tool before, inactive for {settings.inactive_weeks}+ weeks")
 if view.at_risk.empty:
     st.success("Nobody is at risk this week.")
 else:
     st.caption(f"{len(view.at_risk)} technicians (pseudonymous ids; your HR system maps them back).")
     st.dataframe(view.at_risk, hide_index=True, width="stretch", column_config={
-        "technician": "Technician (pseudonym)", "last_active": st.column_config.DateColumn(
+        "technician": "Technician (pseudonym)", "facility": "Facility", "last_active": st.column_config.DateColumn(
             "Last active", format="D MMM YYYY"), "weeks_inactive": "Weeks inactive"})

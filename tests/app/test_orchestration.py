@@ -95,3 +95,12 @@ def test_real_vs_simulated_aligns_the_first_stored_week_at_week_one(engine):
     result = compare_real_simulated(engine, simulator.preset_toml("turnaround"), runs=10)
     assert result["overall"]["fit"]["points"] == 78
     assert result["matched"] and len(result["fits"]) == 15
+
+
+def test_a_chart_is_framed_for_its_plot_height_and_facets_size_themselves():
+    from app import charts
+
+    assert charts.frame_height(charts.chasm_illustration()) == 150 + charts.FRAME_EXTRA_PX
+    facets = pd.DataFrame({"facility": ["A"] * 3, "week": [1, 2, 3], "p05": 0.1, "p25": 0.2, "p50": 0.3,
+                           "p75": 0.4, "p95": 0.5})
+    assert charts.frame_height(charts.small_multiples(facets, "Per facility")) == "content"
