@@ -62,5 +62,6 @@ if view.at_risk.empty:
 else:
     st.caption(f"{len(view.at_risk)} technicians (pseudonymous ids; your HR system maps them back).")
     st.dataframe(view.at_risk, hide_index=True, width="stretch", column_config={
-        "technician": "Technician (pseudonym)", "facility": "Facility", "last_active": st.column_config.DateColumn(
-            "Last active", format="D MMM YYYY"), "weeks_inactive": "Weeks inactive"})
+        "technician": "Technician (pseudonym)", "facility": "Facility",
+        "last_active": st.column_config.DateColumn("Last active", format="D MMM YYYY"),
+        "weeks_inactive": "Weeks inactive"})
