@@ -25,16 +25,9 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _engine():  # type: ignore[no-untyped-def]
-    from db.engine import get_engine
-    from db.errors import SchemaOutOfDateError
-    from db.migrate import require_current_schema
+    from app.cli_store import _store
 
-    engine = get_engine()
-    try:
-        require_current_schema(engine)
-    except SchemaOutOfDateError as error:
-        raise _fail(str(error)) from None
-    return engine
+    return _store()
 
 
 def streamlit_command(port: int, address: str) -> list[str]:
