@@ -59,10 +59,13 @@ def _row_problems(row: int, values: pd.Series) -> list[Problem]:
         date.fromisoformat(values["week_start"])
     except ValueError:
         problems.append(Problem(row, "week_start", values["week_start"], "not a YYYY-MM-DD date"))
-    if values["kind"] not in INTERVENTION_KINDS:
-        message = f"unknown kind: use one of {', '.join(INTERVENTION_KINDS)}"
-        problems.append(Problem(row, "kind", values["kind"], message))
-    return problems
+    return problems + _kind_problems(row, values["kind"])
+
+
+def _kind_problems(row: int, kind: str) -> list[Problem]:
+    if kind in INTERVENTION_KINDS:
+        return []
+    return [Problem(row, "kind", kind, f"unknown kind: use one of {', '.join(INTERVENTION_KINDS)}")]
 
 
 def record_interventions(engine: Engine, frame: pd.DataFrame) -> int:
@@ -186,9 +189,7 @@ def _log_row(number: int, row: dict) -> tuple[int, dict, list[Problem]]:
     elif not isinstance(week, date) or isinstance(week, datetime):
         week = pd.Timestamp(week).date()
     kind = "" if _missing(row.get("kind")) else str(row["kind"])
-    if kind not in INTERVENTION_KINDS:
-        message = f"unknown kind: use one of {', '.join(INTERVENTION_KINDS)}"
-        problems.append(Problem(number, "kind", kind, message))
+    problems += _kind_problems(number, kind)
     description = "" if _missing(row.get("description")) else str(row["description"]).strip()
     if not description:
         problems.append(Problem(number, "description", "", "a description is required"))
