@@ -8,6 +8,7 @@ where the organisation actually is), and summarised as 50/80/95% bands.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -50,6 +51,7 @@ class PlanForecast:
         """Mean active share at the last forecast week."""
         return float(self.trajectories[:, -1].mean())
 
+    @cached_property
     def _first_sustained_week(self) -> np.ndarray:
         """(draws,) first week of the first run of SUSTAIN_WEEKS weeks at or above the target; inf if none.
 
@@ -65,12 +67,12 @@ class PlanForecast:
     @property
     def probability_of_target(self) -> float:
         """Share of trajectories holding the target SUSTAIN_WEEKS weeks running, begun by the target week."""
-        return float((self._first_sustained_week() <= self.target_week).mean())
+        return float((self._first_sustained_week <= self.target_week).mean())
 
     @property
     def expected_week_of_target(self) -> float | None:
         """Mean first week of holding the target, among trajectories that hold it within the horizon."""
-        first = self._first_sustained_week()
+        first = self._first_sustained_week
         reached = np.isfinite(first)
         return float(first[reached].mean()) if reached.any() else None
 
