@@ -44,6 +44,7 @@ def _tracker_paint(app, role: str = "viewer") -> float:
     button = page.get_by_role("button", name="Sign in", exact=True)
     start = time.perf_counter()
     button.click()
+    app.main.get_by_role("heading", name="Adoption tracker").wait_for()
     app.main.get_by_test_id("stMetricValue").first.wait_for()
     app.charts_drawn(3)
     return time.perf_counter() - start

@@ -235,6 +235,7 @@ class App:
     def menu(self) -> list[str]:
         """The page links in the sidebar menu, in order."""
         links = self.sidebar.get_by_test_id("stPageLink-NavLink")
+        links.first.wait_for()  # every role has at least the tracker; the sidebar may still be drawing
         return [text.split("\n")[-1].strip() for text in links.all_inner_texts()]
 
     def open(self, title: str, heading: str) -> None:
@@ -250,10 +251,12 @@ class App:
         return metric.get_by_test_id("stMetricValue").inner_text().strip()
 
     def charts_drawn(self, at_least: int = 0, timeout: int = TIMEOUT_MS) -> int:
-        """Wait until at least `at_least` Vega-Lite charts are on the page and every one has drawn (a
-        canvas or svg); return how many there are."""
+        """Wait until at least `at_least` Vega-Lite charts of this script run are on the page (stale
+        ones, left over from the page before, do not count) and every one has drawn (a canvas or svg);
+        return how many there are."""
         self.page.wait_for_function("""(n) => {
-            const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
+            const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+                .filter(c => c.closest('[data-stale="true"]') === null);
             return charts.length >= n && charts.every(c => c.querySelector('canvas, svg'));
         }""", arg=at_least, timeout=timeout)
         return self.main.get_by_test_id("stVegaLiteChart").count()
