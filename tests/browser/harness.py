@@ -214,6 +214,15 @@ class App:
             self.page.wait_for_timeout(100)
         raise AssertionError(f"the page did not settle within {timeout / 1000:.0f} s")
 
+    def next_frames(self, frames: int = 2, pause_ms: int = 100) -> None:
+        """Let the page render `frames` animation frames and then pause `pause_ms`: the shortest gap
+        between two keystrokes of a person, which React components rely on to catch up."""
+        self.page.evaluate("""(n) => new Promise(done => {
+            const step = (left) => left ? requestAnimationFrame(() => step(left - 1)) : done();
+            step(n);
+        })""", frames)
+        self.page.wait_for_timeout(pause_ms)
+
     def sign_in(self, role: str, path: str = "/") -> None:
         name, password = ACCOUNTS[role]
         self.page.goto(path)
