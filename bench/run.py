@@ -17,6 +17,11 @@ Measured with `make bench` (which runs `python -m bench.run --write docs/benchma
 project's 2-core, 24 GiB machine. Figures are medians of repeated runs (n); a speed-up is a ratio
 against a baseline measured in the same process. Targets come from the issues.
 
+The machine's speed is not constant from day to day: the same per-agent Mesa oracle run took 12.5 s,
+19.8 s and 8.4 s on three days of this project. Absolute seconds move with it; the speed-ups do not
+(105x to 129x). On the slowest day the 100-replicate ensemble took 0.19-0.23 s and the tracker's
+first paint 2.6 s, both over target; read the table below as one day's measurement, and rerun it.
+
 """
 
 
