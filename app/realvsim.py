@@ -1,8 +1,10 @@
 """Real vs simulated: the stored weekly active share over a simulated ensemble, aligned at rollout start.
 
-Week 1 is the first stored week (the rollout's go-live). Simulated facility i is compared with the
-i-th real facility in alphabetical order when both have as many facilities; otherwise each real
-facility is read against the whole organisation's simulated band.
+Week 1 is the first stored week (the rollout's go-live). Against a scenario, simulated facility i
+is compared with the i-th real facility in alphabetical order when both have as many facilities;
+otherwise each real facility is read against the whole organisation's simulated band. Against the
+calibrated model, each facility with a calibration of its own is read against it, the others
+against the organisation's.
 """
 
 from __future__ import annotations
@@ -72,25 +74,78 @@ def compare_real_simulated(engine: Engine, scenario: Scenario | str, runs: int =
         from app.simulator import parse
 
         scenario = parse(scenario)[0]
-    real = real_shares(weekly_metrics(engine))
-    if real.empty:
-        raise LookupError("no weekly metrics stored: upload a file or load the demo first")
+    real = _stored_real(engine)
     weeks = min(scenario.weeks, int(real["week"].max()) + LOOK_AHEAD_WEEKS)
     result = run_ensemble(scenario, runs=runs, weeks=weeks, seed=seed)
     overall = result.summary("active_share")
-    names = sorted(n for n in real["scope"].unique() if n != OVERALL)
-    if facility is not None:
-        names = [n for n in names if n == facility]
+    names = _facility_names(real, facility)
     matched = len(names) == len(result.facility_names) and facility is None
-    bands, fits = [], []
-    for i, name in enumerate(names):
-        sim = result.summary("active_share", result.facility_names[i]) if matched else overall
-        bands.append(sim.reset_index().assign(facility=name))
-        fits.append({"facility": name, **fit(real[real["scope"] == name], sim)})
+    bands = {name: result.summary("active_share", result.facility_names[i]) if matched else overall
+             for i, name in enumerate(names)}
+    return _comparison(real, overall, bands) | {"matched": matched, "scenario": scenario.name, "runs": runs}
+
+
+def compare_calibrated(engine: Engine, runs: int = 100, *, seed: int = 0) -> dict:
+    """The real series over the calibrated model's rollout from week 1 (one run per posterior draw).
+
+    Overall: the organisation's latest calibration. Per facility: that facility's own latest
+    calibration where one is stored (`chasm calibrate --facility F`), else the organisation's band.
+
+    Returns:
+        As `compare_real_simulated`, plus "fitted_weeks" (weeks the organisation's fit saw) and
+        "own_fits" (facilities drawn from their own calibration).
+
+    Raises:
+        LookupError: no metrics, or no calibration of the whole organisation stored yet.
+    """
+    from app.forecasting import stored_calibration
+    from db.forecasts import latest_calibration
+    from model.forecast import hindcast
+
+    real = _stored_real(engine)
+    row = latest_calibration(engine)
+    if row is None:
+        raise LookupError("no calibration stored yet: run `chasm calibrate` (the nightly refresh-forecast "
+                          "job does it when new data arrives)")
+    weeks = int(real["week"].max()) + LOOK_AHEAD_WEEKS
+    calibration = stored_calibration(row)
+    overall = hindcast(calibration, runs=runs, weeks=weeks, seed=seed).summary("active_share")
+    bands, own = {}, []
+    for name in _facility_names(real, None):
+        facility_row = latest_calibration(engine, name)
+        if facility_row is None:
+            bands[name] = overall
+            continue
+        # A facility's fit counts its weeks from its own first stored week.
+        offset = int(real.loc[real["scope"] == name, "week"].min()) - 1
+        band = hindcast(stored_calibration(facility_row), runs=runs, weeks=weeks - offset,
+                        seed=seed).summary("active_share")
+        bands[name] = band.set_axis(band.index + offset, axis=0).rename_axis("week")
+        own.append(name)
+    return _comparison(real, overall, bands) | {
+        "matched": False, "scenario": "the calibrated model", "runs": runs,
+        "fitted_weeks": int(calibration.observed.size), "own_fits": own}
+
+
+def _stored_real(engine: Engine) -> pd.DataFrame:
+    real = real_shares(weekly_metrics(engine))
+    if real.empty:
+        raise LookupError("no weekly metrics stored: upload a file or load the demo first")
+    return real
+
+
+def _facility_names(real: pd.DataFrame, facility: str | None) -> list[str]:
+    names = sorted(n for n in real["scope"].unique() if n != OVERALL)
+    return [n for n in names if n == facility] if facility is not None else names
+
+
+def _comparison(real: pd.DataFrame, overall: pd.DataFrame, bands: dict[str, pd.DataFrame]) -> dict:
+    """Fit statistics of the real series against the overall band and each facility's band."""
+    fits = [{"facility": name, **fit(real[real["scope"] == name], band)} for name, band in bands.items()]
     real_overall = real[real["scope"] == OVERALL][["week", "active_share"]]
-    real_fac = real[real["scope"].isin(names)].rename(columns={"scope": "facility"})
+    real_fac = real[real["scope"].isin(list(bands))].rename(columns={"scope": "facility"})
+    long = [band.reset_index().assign(facility=name) for name, band in bands.items()]
     return {"overall": {"real": real_overall, "simulated": overall, "fit": fit(real_overall, overall)},
-            "facilities": pd.concat(bands, ignore_index=True) if bands else pd.DataFrame(),
-            "real_facilities": real_fac, "fits": pd.DataFrame(fits), "matched": matched,
-            "scenario": scenario.name, "runs": runs,
+            "facilities": pd.concat(long, ignore_index=True) if long else pd.DataFrame(),
+            "real_facilities": real_fac, "fits": pd.DataFrame(fits),
             "weeks": {"real": int(real["week"].max()), "simulated": int(np.asarray(overall.index).max())}}

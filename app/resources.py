@@ -116,6 +116,13 @@ def real_vs_simulated(scenario_toml: str, runs: int, seed: int) -> dict:
     return compare_real_simulated(engine(), scenario_toml, runs=runs, seed=seed)
 
 
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False, max_entries=4)
+def calibrated_vs_real(runs: int, seed: int) -> dict:
+    from app.realvsim import compare_calibrated
+
+    return compare_calibrated(engine(), runs=runs, seed=seed)
+
+
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
 def data_version() -> str:
     from db.forecasts import data_version as read
@@ -140,7 +147,7 @@ def forecast_png(doc_key: str, _doc: dict) -> bytes:
 
 READS = (data_version, weekly_metrics, tracker_view, uploads, interventions, open_alerts, saved_scenarios,
          users,
-         latest_forecast, real_vs_simulated)
+         latest_forecast, real_vs_simulated, calibrated_vs_real)
 
 
 def clear_reads() -> None:

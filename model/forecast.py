@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from model.calibrate import Calibration
-from model.ensemble import run_ensemble
+from model.ensemble import EnsembleResult, run_ensemble
 from model.model import AdoptionModel
 from model.plan import CURRENT, Plan
+from model.scenario import Scenario
 
 BANDS = {"p025": 2.5, "p10": 10, "p25": 25, "p50": 50, "p75": 75, "p90": 90, "p975": 97.5}
 TAIL_WEEKS = 4
@@ -83,17 +84,40 @@ class PlanForecast:
         return hours, hours * c.downtime_cost_per_hour
 
 
+def _posterior_runs(calibration: Calibration, scenario: Scenario, runs: int, weeks: int,
+                    seed: int, rng: np.random.Generator) -> EnsembleResult:
+    """One replicate per posterior draw (taken from `rng`) of `scenario`, on the network `seed` builds."""
+    thetas = calibration.posterior.draw(runs, rng)
+    population = AdoptionModel(scenario, rng=seed).population
+    return run_ensemble(scenario, runs=runs, weeks=weeks, seed=int(rng.integers(2**31)),
+                        behaviour=calibration.behaviour(thetas), population=population,
+                        record_facilities=False)
+
+
+def hindcast(calibration: Calibration, *, runs: int = 100, weeks: int | None = None,
+             seed: int = 0) -> EnsembleResult:
+    """The fitted model's rollout from week 1, unconditioned: one run per posterior draw.
+
+    What the calibrated behaviour says the whole rollout should look like under what was recorded,
+    to lay the real series over (weeks past the fitted ones are an out-of-sample check).
+
+    Args:
+        calibration: the posterior and the recorded scenario it was fitted under.
+        runs: replicates (posterior draws).
+        weeks: weeks to simulate; the fitted weeks if None.
+        seed: the same seed gives the same runs.
+    """
+    weeks = calibration.observed.size if weeks is None else weeks
+    return _posterior_runs(calibration, calibration.scenario, runs, weeks, seed, np.random.default_rng(seed))
+
+
 def predictive(calibration: Calibration, plan: Plan, horizon: int, *, draws: int = 200,
                seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Trajectories (draws, observed + horizon) of active share and downtime reduction."""
     rng = np.random.default_rng(seed)
     observed = calibration.observed
     scenario = plan.apply(calibration.scenario, after_week=observed.size)
-    thetas = calibration.posterior.draw(2 * draws, rng)
-    population = AdoptionModel(scenario, rng=seed).population
-    result = run_ensemble(scenario, runs=len(thetas), weeks=observed.size + horizon,
-                          seed=int(rng.integers(2**31)), behaviour=calibration.behaviour(thetas),
-                          population=population, record_facilities=False)
+    result = _posterior_runs(calibration, scenario, 2 * draws, observed.size + horizon, seed, rng)
     key = "active_share" if calibration.observable == "active" else "ever_share"
     paths = result.overall[key].T
     tail = slice(max(observed.size - TAIL_WEEKS, 0), observed.size)

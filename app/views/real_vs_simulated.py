@@ -16,7 +16,9 @@ if resources.weekly_metrics().empty:
     st.stop()
 
 RECORDED = "The recorded rollout (stored headcounts and intervention log)"
-options = [RECORDED] + [f"Preset: {n}" for n in preset_names()] + list(resources.saved_scenarios()["name"])
+CALIBRATED = "The calibrated model (latest calibration, one run per posterior draw)"
+options = [CALIBRATED, RECORDED] + [f"Preset: {n}" for n in preset_names()] + \
+    list(resources.saved_scenarios()["name"])
 if st.session_state.get("sim_run"):
     options.insert(0, "The simulator's last run")
 cols = st.columns([3, 1, 1])
@@ -26,7 +28,9 @@ runs = cols[1].select_slider("Runs", [20, 50, 100, 200, 500], value=100, key="rv
 if not cols[2].button("Compare", type="primary", width="stretch") and "rvs_inputs" not in st.session_state:
     st.info("Choose a scenario (the turnaround preset reproduces the seed case) and press **Compare**.")
     st.stop()
-if choice == RECORDED:
+if choice == CALIBRATED:
+    text = None
+elif choice == RECORDED:
     text = recorded_toml(resources.engine())
 elif choice == "The simulator's last run":
     text = st.session_state["sim_run"][0]
@@ -36,7 +40,12 @@ else:
     text = scenario_toml(resources.engine(), choice)
 st.session_state["rvs_inputs"] = (text, runs)
 with st.spinner(f"Simulating {runs} runs and comparing with the stored metrics..."):
-    result = resources.real_vs_simulated(text, runs, 0)
+    try:
+        result = (resources.calibrated_vs_real(runs, 0) if text is None
+                  else resources.real_vs_simulated(text, runs, 0))
+    except LookupError as error:
+        st.warning(f"Nothing to compare with: {error}.", icon=":material/info:")
+        st.stop()
 
 overall = result["overall"]
 fit = overall["fit"]
@@ -47,8 +56,21 @@ cols[2].metric("Weeks compared", f"{fit['points']}")
 show_chart(charts.fan_chart(overall["simulated"], f"All facilities: real vs {result['scenario']} "
                             f"({result['runs']} runs)", real=overall["real"],
                             target=resources.settings().target_share))
-note = ("Simulated facility i is matched with the i-th real facility alphabetically." if result["matched"]
-        else "Facility counts differ, so each facility is read against the whole organisation's band.")
+if "fitted_weeks" in result:
+    own = len(result["own_fits"])
+    fitted, stored = result["fitted_weeks"], result["weeks"]["real"]
+    st.caption(f"The calibration was fitted on weeks 1-{fitted}; weeks {fitted + 1}-{stored} are an "
+               "out-of-sample check." if fitted < stored else
+               f"The calibration was fitted on all {stored} stored weeks: this shows how closely the fitted "
+               "model reproduces them, not how well it predicts (the Forecast page's backtest does).")
+    note = (f"{own} of {len(result['fits'])} facilities are drawn from their own calibration; the others "
+            "are read against the whole organisation's band." if own else
+            "No facility has a calibration of its own yet, so each is read against the whole "
+            "organisation's band (`chasm calibrate --facility F` fits one).")
+elif result["matched"]:
+    note = "Simulated facility i is matched with the i-th real facility alphabetically."
+else:
+    note = "Facility counts differ, so each facility is read against the whole organisation's band."
 show_chart(charts.small_multiples(result["facilities"], "Per facility", real=result["real_facilities"]))
 st.caption(note)
 fits = result["fits"].assign(mae=result["fits"]["mae"] * 100, inside90=result["fits"]["inside90"] * 100)

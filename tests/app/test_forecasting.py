@@ -144,3 +144,27 @@ def test_dask_address_runs_calibration_on_the_cluster(engine, monkeypatch):
         executor.client.close()
         forecasting._EXECUTORS.pop(cluster.scheduler_address)
     assert (here.posterior.samples == there.posterior.samples).all()
+
+
+def test_real_vs_the_calibrated_model(engine):
+    """The real series over the fitted model's rollout from week 1: the organisation's fit overall, a
+    facility's own fit where one is stored, the organisation's band for the others."""
+    from app.realvsim import compare_calibrated
+
+    with pytest.raises(LookupError, match=r"^no calibration stored yet: run `chasm calibrate`"):
+        compare_calibrated(engine, runs=20)
+    forecasting.calibrate_store(engine, until=60, quick=True)
+    own = weekly_metrics(engine)["facility"].iloc[0]
+    forecasting.calibrate_store(engine, facility=own, quick=True)
+
+    result = compare_calibrated(engine, runs=60, seed=1)
+    assert result["fitted_weeks"] == 60 and result["own_fits"] == [own]
+    overall = result["overall"]
+    assert overall["fit"]["points"] == 78  # weeks 61-78 are out of sample
+    assert overall["fit"]["inside90"] >= 0.5 and overall["fit"]["mae"] < 0.1, overall["fit"]  # 63%, 6.6 pts
+    bands = result["facilities"].set_index(["facility", "week"])["p50"]
+    other = next(n for n in result["fits"]["facility"] if n != own)
+    assert bands.loc[other].to_numpy() == pytest.approx(overall["simulated"]["p50"].to_numpy())
+    assert bands.loc[own].to_numpy() != pytest.approx(overall["simulated"]["p50"].to_numpy())
+    again = compare_calibrated(engine, runs=60, seed=1)
+    assert again["overall"]["simulated"].equals(overall["simulated"])

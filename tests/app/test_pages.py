@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from app import forecasting
 from db import forecasts
@@ -128,13 +129,37 @@ def test_admin_cannot_demote_the_last_admin():
     assert "last admin" in at.error[0].value
 
 
-def test_real_vs_simulated_can_use_the_recorded_rollout():
+def _compare_against(choice_starts: str) -> AppTest:
     at = signed_in("editor", "real_vs_simulated")
-    at.selectbox(key="rvs_scenario").select_index(0).run()
+    picker = at.selectbox(key="rvs_scenario")
+    [choice] = [o for o in picker.options if o.startswith(choice_starts)]
+    picker.select(choice).run()
     at.select_slider[0].set_value(20).run()
-    click(at, "Compare")
+    return click(at, "Compare")
+
+
+def test_real_vs_simulated_can_use_the_recorded_rollout():
+    at = _compare_against("The recorded rollout")
     assert {m.label: m.value for m in at.metric}["Weeks compared"] == "78"
     assert "recorded" in " ".join(c.proto.spec for c in at.get("vega_lite_chart"))
+
+
+def test_real_vs_simulated_can_use_the_calibrated_model(engine):
+    assert forecasts.latest_calibration(engine) is None, "only this test calibrates the shared store"
+    at = _compare_against("The calibrated model")
+    assert texts(at.warning) == ["Nothing to compare with: no calibration stored yet: run `chasm calibrate` "
+                                 "(the nightly refresh-forecast job does it when new data arrives)."]
+    assert not at.get("vega_lite_chart")
+
+    forecasting.calibrate_store(engine, until=70, quick=True)
+    click(at, "Compare")
+    assert not at.warning
+    assert {m.label: m.value for m in at.metric}["Weeks compared"] == "78"
+    captions = " ".join(texts(at.caption))
+    assert "fitted on weeks 1-70; weeks 71-78 are an out-of-sample check" in captions
+    assert "No facility has a calibration of its own yet, so each is read against the whole" in captions
+    specs = " ".join(c.proto.spec for c in at.get("vega_lite_chart"))
+    assert "real vs the calibrated model (20 runs)" in specs
 
 
 def test_empty_states_say_what_to_do_next(monkeypatch, engine):

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 from app import cli
 from model.calibrate import calibrate
 from model.ensemble import run_ensemble
-from model.forecast import forecast_plans, rank_plans
+from model.forecast import forecast_plans, hindcast, rank_plans
 from model.plan import load_plan, plan_from_dict
 from model.scenario import ScenarioError
 
@@ -53,6 +53,20 @@ def test_forecast_is_reproducible(calibration):
     a = forecast_plans(calibration, horizon=8, draws=50, seed=3)[0].bands()
     b = forecast_plans(calibration, horizon=8, draws=50, seed=3)[0].bands()
     assert a.equals(b)
+
+
+def test_the_hindcast_lays_the_fitted_model_over_the_whole_rollout(calibration):
+    """One run per posterior draw from week 1: reproducible, as long as asked, and its 90% band holds
+    most of the series it was fitted to."""
+    result = hindcast(calibration, runs=60, weeks=40, seed=5)
+    assert result.runs == 60 and result.overall["active_share"].shape == (40, 60)
+    again = hindcast(calibration, runs=60, weeks=40, seed=5)
+    assert np.array_equal(result.overall["active_share"], again.overall["active_share"])
+    assert hindcast(calibration, runs=10, seed=5).overall["active_share"].shape[0] == 30  # the fitted weeks
+    band = result.summary("active_share").loc[1:30]
+    y = calibration.observed
+    inside = ((y >= band["p05"].to_numpy()) & (y <= band["p95"].to_numpy())).mean()
+    assert inside >= 0.8, f"only {inside:.0%} of the fitted weeks inside the hindcast's 90% band"
 
 
 def test_plan_in_the_past_or_with_unknown_lever_is_refused(presets, calibration, tmp_path):
