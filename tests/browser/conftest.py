@@ -19,6 +19,7 @@ import pytest
 from tests.browser.harness import (
     CHROMIUM_ARGS,
     SCREENSHOTS,
+    TIMEOUT_MS,
     App,
     Server,
     ServerError,
@@ -65,7 +66,9 @@ def server(tmp_path_factory) -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator:
     executable = chromium_path()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)  # assertions wait as long as locators do (a busy 2-core CI)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
