@@ -6,6 +6,7 @@ deviation check, the CLI's calibrate/forecast/backtest and the Forecast page).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from dataclasses import replace
@@ -269,6 +270,47 @@ def latest_forecast(engine: Engine, facility: str | None = None) -> dict | None:
 
 # --------------------------------------------------------------------------- scheduled jobs
 
+def alternative_plans(engine: Engine, folder: Path | None = None) -> tuple[tuple[Plan, ...], list[dict]]:
+    """The organisation's alternative plans that can be forecast now, and why the others cannot.
+
+    Plans are the `*.toml` files of the plans folder (`CHASM_PLANS_DIR`, default `<data dir>/plans`;
+    the demo puts three there), read against the recorded scenario. A file that is not a valid plan,
+    a plan with an intervention in a week the data already covers, or a name already taken is left
+    out with its reason.
+
+    Returns:
+        The plans in file-name order, and [{"file", "reason"}] for the files left out.
+    """
+    from db.config import get_settings
+    from model.plan import CURRENT, load_plan
+    from model.scenario import ScenarioError
+
+    folder = folder or get_settings().resolved_plans_dir
+    base, weeks = recorded_scenario(engine), len(observed_series(engine))
+    plans: list[Plan] = []
+    skipped = []
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            plan = load_plan(path, base)
+            plan.apply(base, after_week=weeks)
+        except ScenarioError as exc:
+            skipped.append({"file": path.name, "reason": str(exc).removeprefix(f"{path}: ")})
+            continue
+        if plan.name in {CURRENT.name, *(p.name for p in plans)}:
+            skipped.append({"file": path.name, "reason": f"the name {plan.name!r} is taken by another plan"})
+            continue
+        plans.append(plan)
+    return tuple(plans), skipped
+
+
+def _plans_version(folder: Path) -> str:
+    """Changes whenever a plan file is added, removed or edited."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.toml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick: bool = False,
                      facilities: bool = False) -> dict:
     """Job `refresh-forecast`: recalibrate when new data arrived, then store a forecast snapshot.
@@ -283,7 +325,10 @@ def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick:
     Returns:
         {"recalibrated": bool, "snapshots": [ids], "data_version": str}
     """
+    from db.config import get_settings
+
     version = store.data_version(engine)
+    plans_version = _plans_version(get_settings().resolved_plans_dir)
     scopes: list[str | None] = [None]
     if facilities:
         scopes += sorted(weekly_metrics(engine)["facility"].unique())
@@ -293,12 +338,17 @@ def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick:
         if latest is None or latest["data_version"] != version:
             calibrate_store(engine, facility=facility, seed=seed, quick=quick)
             recalibrated = True
-        elif (snap := store.latest_snapshot(engine, facility)) and snap["data_version"] == version:
-            continue  # nothing new since the last snapshot
+        elif ((snap := store.latest_snapshot(engine, facility)) and snap["data_version"] == version
+              and (facility is not None or snap["document"].get("plans_version") == plans_version)):
+            continue  # no new data (nor, for the organisation, new plans) since the last snapshot
         tested = (backtest(engine, facility=facility, seed=seed, step=16 if quick else 8)
                   if facility is None else {})
-        document = forecast_document(engine, facility=facility, horizon=horizon, seed=seed, quick=quick)
+        # Plans are organisation-wide (champion counts, training waves): only its forecast weighs them.
+        plans, skipped = alternative_plans(engine) if facility is None else ((), [])
+        document = forecast_document(engine, facility=facility, horizon=horizon, plans=plans, seed=seed,
+                                     quick=quick)
         document["backtest"], document["sentence"] = tested, backtest_sentence(tested)
+        document["skipped_plans"], document["plans_version"] = skipped, plans_version
         cal_id = document["calibration_id"]
         snapshots.append(store.store_snapshot(engine, calibration_id=cal_id, facility=facility,
                                               data_version=version, document=document))

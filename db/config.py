@@ -23,6 +23,7 @@ class StoreSettings(BaseSettings):
     upload_max_bytes: int = 20 * 1024 * 1024
     pseudonym_secret: SecretStr | None = None
     inbox_dir: Path | None = None
+    plans_dir: Path | None = None
     ingest_cron: str = "0 6 * * mon"
     forecast_cron: str = "30 2 * * *"
 
@@ -35,6 +36,11 @@ class StoreSettings(BaseSettings):
     def resolved_inbox_dir(self) -> Path:
         """The folder the `ingest-inbox` job watches."""
         return self.inbox_dir or self.data_dir / "inbox"
+
+    @property
+    def resolved_plans_dir(self) -> Path:
+        """The folder of alternative-plan TOML files the nightly forecast weighs against the current plan."""
+        return self.plans_dir or self.data_dir / "plans"
 
     def technician_secret(self) -> bytes:
         """The HMAC key that pseudonymises technician ids.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+from db.config import get_settings
 from db.ingest import FACILITY_WEEK, TECHNICIAN_WEEK, IngestReport, ingest_file
 from db.interventions import read_interventions, record_interventions
 from db.migrate import upgrade
@@ -18,10 +20,11 @@ DEMO_FILES = (("facility_weeks.csv", FACILITY_WEEK), ("technician_weeks.csv", TE
 
 @dataclass
 class DemoLoad:
-    """What loading the demo did: one report per file and the new interventions."""
+    """What loading the demo did: one report per file, the new interventions and plan files."""
 
     reports: list[IngestReport]
     new_interventions: int
+    new_plans: list[str] = field(default_factory=list)
 
 
 def load_demo(engine: Engine, directory: Path = DEMO_DIR) -> DemoLoad:
@@ -32,7 +35,8 @@ def load_demo(engine: Engine, directory: Path = DEMO_DIR) -> DemoLoad:
         directory: Where the demo CSV files are.
 
     Returns:
-        The ingest reports and the number of interventions added.
+        The ingest reports, the number of interventions added and the plan files copied into the
+        plans folder (`CHASM_PLANS_DIR`, default `<data dir>/plans`).
 
     Raises:
         IngestError: A demo file failed validation (a bug in the demo data).
@@ -42,7 +46,19 @@ def load_demo(engine: Engine, directory: Path = DEMO_DIR) -> DemoLoad:
         for name, kind in DEMO_FILES
     ]
     interventions = read_interventions(directory / "interventions.csv")
-    return DemoLoad(reports, record_interventions(engine, interventions))
+    return DemoLoad(reports, record_interventions(engine, interventions), _copy_plans(directory / "plans"))
+
+
+def _copy_plans(source: Path) -> list[str]:
+    """Put the demo's alternative plans in the plans folder, never over a file already there."""
+    target = get_settings().resolved_plans_dir
+    copied = []
+    for plan in sorted(source.glob("*.toml")):
+        if not (target / plan.name).exists():
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(plan, target / plan.name)
+            copied.append(plan.name)
+    return copied
 
 
 def prepare_first_start(engine: Engine, url: str | None = None) -> DemoLoad | None:

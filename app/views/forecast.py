@@ -38,17 +38,23 @@ if len(plans) > 1:
     best = max(plans[1:], key=lambda p: p["probability_of_target"])
     cols[2].metric(f"Best alternative: {best['plan']}", f"{best['probability_of_target']:.0%}", help=reach)
 else:
-    cols[2].metric("Alternative plans", "none yet")
+    cols[2].metric("Alternative plans", "none yet", help="The nightly forecast weighs every plan TOML "
+                   "file in the plans folder (CHASM_PLANS_DIR) against the current plan.")
 st.markdown("\n".join(f"- {line}" for line in brief.headline(doc)))
 show_chart(charts.forecast_chart(doc))
 
 table = brief.plan_table(doc)
 shares = list(table.columns[2:4])
 st.dataframe(table.assign(**{c: table[c] * 100 for c in shares}), hide_index=True, width="stretch",
+             column_order=[c for c in table.columns if c != "What it does"] + ["What it does"],
              column_config={c: st.column_config.NumberColumn(format="%.0f%%") for c in shares} | {
+    "What it does": st.column_config.TextColumn(width="medium"),
     "Cost": st.column_config.NumberColumn(format="%,.0f"),
     "Downtime hours saved": st.column_config.NumberColumn(format="%,.0f"),
     "Downtime saving": st.column_config.NumberColumn(format="%,.0f")})
+if skipped := doc.get("skipped_plans"):
+    st.caption("Plans left out of this forecast: " + "; ".join(f"`{s['file']}`: {s['reason']}"
+                                                              for s in skipped))
 st.info(f"**How accurate has this been?** {doc.get('sentence') or 'Not tested yet.'}")
 if doc.get("data_version") != resources.data_version():
     st.warning("New metrics arrived after this forecast was made; tonight's run will include them.")

@@ -168,3 +168,51 @@ def test_real_vs_the_calibrated_model(engine):
     assert bands.loc[own].to_numpy() != pytest.approx(overall["simulated"]["p50"].to_numpy())
     again = compare_calibrated(engine, runs=60, seed=1)
     assert again["overall"]["simulated"].equals(overall["simulated"])
+
+
+def _plans_folder(tmp_path, monkeypatch):
+    from db.demo import DEMO_DIR
+
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    for plan in (DEMO_DIR / "plans").glob("*.toml"):
+        shutil.copy(plan, folder / plan.name)
+    monkeypatch.setenv("CHASM_PLANS_DIR", str(folder))
+    return folder
+
+
+def test_alternative_plans_come_from_the_plans_folder_and_bad_ones_say_why(engine, tmp_path, monkeypatch):
+    folder = _plans_folder(tmp_path, monkeypatch)
+    (folder / "late.toml").write_text('name = "too late"\n[[interventions]]\nweek = 60\nsupport = 0.9\n')
+    (folder / "muddled.toml").write_text('name = "muddled"\n[[interventions]]\nweek = 90\nsparkle = 1\n')
+    (folder / "twin.toml").write_text('name = "open the AI"\n[[interventions]]\nweek = 90\nsupport = 0.9\n')
+    plans, skipped = forecasting.alternative_plans(engine)
+    assert [p.name for p in plans] == ["open the AI", "hands-on refreshers", "second champion cohort"]
+    assert skipped == [
+        {"file": "late.toml", "reason": "plan 'too late': interventions[1].week = 60 is in the past "
+                                        "(the data runs to week 78); plan from week 79"},
+        {"file": "muddled.toml", "reason": "interventions[1].sparkle: unknown lever (allowed: champions, "
+                                           "cost, label, week, friction_minutes, kpi, alert_precision, "
+                                           "alerts_per_week, support, transparency, training_per_week, "
+                                           "training_hours, training_mode, champion_capacity)"},
+        {"file": "twin.toml", "reason": "the name 'open the AI' is taken by another plan"}]
+
+
+def test_the_nightly_forecast_weighs_the_plans_and_refreshes_when_they_change(engine, tmp_path, monkeypatch):
+    folder = _plans_folder(tmp_path, monkeypatch)
+    forecasting.refresh_forecast(engine, horizon=26, quick=True)
+    doc = forecasting.latest_forecast(engine)
+    assert [p["plan"] for p in doc["plans"]] == ["current plan", "open the AI", "hands-on refreshers",
+                                                 "second champion cohort"]
+    assert doc["skipped_plans"] == []
+    costs = {p["plan"]: p["cost"] for p in doc["plans"]}
+    assert costs["current plan"] == 0 and costs["open the AI"] == 30000
+    assert all(p["downtime_saving"] > 0 for p in doc["plans"][1:])  # 250 an hour, set in the demo plans
+    assert sorted(doc["ranking"]["by_probability"]) == sorted(costs)
+
+    assert forecasting.refresh_forecast(engine, horizon=26, quick=True)["snapshots"] == []  # nothing new
+    (folder / "open_the_ai.toml").unlink()
+    again = forecasting.refresh_forecast(engine, horizon=26, quick=True)
+    assert not again["recalibrated"] and len(again["snapshots"]) == 1, "a changed plans folder re-forecasts"
+    assert [p["plan"] for p in forecasting.latest_forecast(engine)["plans"]] == [
+        "current plan", "hands-on refreshers", "second champion cohort"]

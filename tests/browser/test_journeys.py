@@ -11,6 +11,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.harness import EXAMPLES, SCREENSHOTS, App
 
@@ -229,6 +230,10 @@ def test_viewer_reads_the_forecast_and_downloads_the_pdf(app: App) -> None:
     assert PERCENT.match(now), f"current adoption should read like 41%, not {now!r}"
     chance = app.main.get_by_test_id("stMetric").filter(has_text="Chance of").first
     assert PERCENT.match(chance.get_by_test_id("stMetricValue").inner_text().strip())
+    best = app.main.get_by_test_id("stMetric").filter(has_text="Best alternative:").first
+    assert PERCENT.match(best.get_by_test_id("stMetricValue").inner_text().strip()), (
+        "the demo's three plans (seed_data/demo/plans) should be weighed against the current plan")
+    expect(app.main.get_by_test_id("stDataFrame").first).to_contain_text("second champion cohort")
     app.main.get_by_text("How accurate has this been?").wait_for()
     assert app.charts_drawn(1) >= 1
     assert app.blank_charts() == []

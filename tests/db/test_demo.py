@@ -101,3 +101,21 @@ def test_first_start_migrates_and_loads_demo_once(tmp_path):
     assert first is not None and first.reports[0].inserted == 15 * 78
     assert prepare_first_start(engine) is None
     engine.dispose()
+
+
+def test_the_demo_puts_its_plans_in_the_plans_folder_without_overwriting(tmp_path, monkeypatch):
+    plans = tmp_path / "plans"
+    monkeypatch.setenv("CHASM_PLANS_DIR", str(plans))
+    plans.mkdir()
+    (plans / "open_the_ai.toml").write_text("# the organisation's own version\n")
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'chasm.db'}")
+    upgrade(f"sqlite:///{tmp_path / 'chasm.db'}")
+    shipped = sorted(p.name for p in (DEMO_DIR / "plans").glob("*.toml"))
+    assert len(shipped) == 3 and "open_the_ai.toml" in shipped
+
+    loaded = load_demo(engine)
+    assert loaded.new_plans == [n for n in shipped if n != "open_the_ai.toml"]
+    assert sorted(p.name for p in plans.glob("*.toml")) == shipped
+    assert (plans / "open_the_ai.toml").read_text() == "# the organisation's own version\n"
+    assert load_demo(engine).new_plans == []
+    engine.dispose()
