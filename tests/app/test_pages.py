@@ -79,6 +79,16 @@ def test_the_forecast_shows_plans_accuracy_and_downloads(monkeypatch):
     assert list(plans["Plan"]) == ["current plan", "champions"]
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download the one-page brief (PDF)", "Download the chart (PNG)"]
+    assert not [c for c in texts(at.caption) if c.startswith("Plans left out")]
+
+
+def test_the_forecast_says_which_plans_it_left_out_and_why(monkeypatch):
+    doc = forecast_doc() | {"skipped_plans": [{"file": "late.toml", "reason": "plan 'late': "
+                                               "interventions[1].week = 60 is in the past"}]}
+    monkeypatch.setattr(forecasting, "latest_forecast", lambda engine, facility=None: doc)
+    at = signed_in("viewer", "forecast")
+    assert ("Plans left out of this forecast: `late.toml`: plan 'late': interventions[1].week = 60 is in "
+            "the past") in texts(at.caption)
 
 
 def test_the_forecast_brief_is_a_one_page_pdf_with_the_title():
