@@ -207,7 +207,8 @@ def test_the_nightly_forecast_weighs_the_plans_and_refreshes_when_they_change(en
     assert doc["skipped_plans"] == []
     costs = {p["plan"]: p["cost"] for p in doc["plans"]}
     assert costs["current plan"] == 0 and costs["open the AI"] == 30000
-    assert all(p["downtime_saving"] > 0 for p in doc["plans"][1:])  # 250 an hour, set in the demo plans
+    # Every plan, the current one included, in the same units: hours (no plan prices an hour).
+    assert all(p["downtime_hours_saved"] > 0 and p["downtime_saving"] == 0 for p in doc["plans"])
     assert sorted(doc["ranking"]["by_probability"]) == sorted(costs)
 
     assert forecasting.refresh_forecast(engine, horizon=26, quick=True)["snapshots"] == []  # nothing new
