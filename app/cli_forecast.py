@@ -35,13 +35,14 @@ def forecast(
     from model.series import forecast_series, read_series
 
     if series is None:
-        from app.forecasting import forecast_document, recorded_scenario, week_of
+        from app.forecasting import ForecastSettings, forecast_document, recorded_scenario, week_of
         from model.plan import load_plan
 
         engine = _store()
         try:
             base = recorded_scenario(engine, facility)
-            plans = tuple(load_plan(path, base) for path in plan or [])
+            costs = ForecastSettings().costs()
+            plans = tuple(load_plan(path, base, costs) for path in plan or [])
             target_week = week_of(engine, by, facility) if by else None
             doc = forecast_document(engine, facility=facility, horizon=horizon, plans=plans,
                                     target=target, target_week=target_week, seed=seed)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
 from db import forecasts as store
@@ -25,7 +27,7 @@ from model.bass import fit_bass
 from model.calibrate import Calibration, CalibrationError, calibrate
 from model.forecast import forecast_plans, rank_plans
 from model.parallel import DaskCluster, Executor, LocalPool
-from model.plan import Plan
+from model.plan import Costs, Plan
 from model.scenario import (
     Champions,
     Intervention,
@@ -36,6 +38,22 @@ from model.scenario import (
 )
 
 ROLLOUT = Path(__file__).resolve().parent.parent / "seed_data" / "scenarios" / "rollout.toml"
+
+
+class ForecastSettings(BaseSettings):
+    """What the organisation's forecasts assume (`CHASM_*` environment variables), read when needed."""
+
+    model_config = SettingsConfigDict(env_prefix="CHASM_", extra="ignore")
+
+    target_share: float = Field(0.7, ge=0.0, le=1.0)
+    wage_per_hour: float = Field(Costs.wage_per_hour, ge=0.0)
+    champion_hours_per_week: float = Field(Costs.champion_hours_per_week, ge=0.0)
+    downtime_hours_per_week: float = Field(Costs.downtime_hours_per_week, ge=0.0)
+    downtime_cost_per_hour: float = Field(Costs.downtime_cost_per_hour, ge=0.0)
+
+    def costs(self) -> Costs:
+        """The organisation's costs: they price every plan, unless a plan's own `[costs]` says otherwise."""
+        return Costs(**{f.name: getattr(self, f.name) for f in fields(Costs)})
 # What a logged intervention of each kind did to the levers, when the log gives no settings.
 KIND_SETTINGS: dict[str, dict] = {
     "cmms_integration": {"friction_minutes": 0.5},
@@ -201,8 +219,11 @@ def _bands_json(frame: pd.DataFrame) -> dict:
 
 def forecast_document(engine: Engine, *, facility: str | None = None, horizon: int = 26,
                       plans: tuple[Plan, ...] = (), target: float = 0.7, target_week: int | None = None,
-                      seed: int = 0, quick: bool = False) -> dict:
-    """The forecast as leadership reads it, from the latest calibration (fitting one if needed)."""
+                      seed: int = 0, quick: bool = False, costs: Costs | None = None) -> dict:
+    """The forecast as leadership reads it, from the latest calibration (fitting one if needed).
+
+    `costs` price the current plan (the organisation's; default: `ForecastSettings`).
+    """
     row = store.latest_calibration(engine, facility)
     series = observed_series(engine, facility)
     stale = row is None or row["data_version"] != store.data_version(engine)
@@ -210,8 +231,8 @@ def forecast_document(engine: Engine, *, facility: str | None = None, horizon: i
         calibrate_store(engine, facility=facility, seed=seed, quick=quick)
         row = store.latest_calibration(engine, facility)
     cal = stored_calibration(row)
-    forecasts = forecast_plans(cal, horizon=horizon, plans=plans, target=target,
-                               target_week=target_week, seed=seed)
+    forecasts = forecast_plans(cal, horizon=horizon, plans=plans, target=target, target_week=target_week,
+                               seed=seed, costs=costs or ForecastSettings().costs())
     ranked = rank_plans(forecasts).set_index("plan")
     t = cal.observed.size
     bass = fit_bass(cal.observed).forecast(horizon)
@@ -287,11 +308,12 @@ def alternative_plans(engine: Engine, folder: Path | None = None) -> tuple[tuple
 
     folder = folder or get_settings().resolved_plans_dir
     base, weeks = recorded_scenario(engine), len(observed_series(engine))
+    costs = ForecastSettings().costs()
     plans: list[Plan] = []
     skipped = []
     for path in sorted(folder.glob("*.toml")):
         try:
-            plan = load_plan(path, base)
+            plan = load_plan(path, base, costs)
             plan.apply(base, after_week=weeks)
         except ScenarioError as exc:
             skipped.append({"file": path.name, "reason": str(exc).removeprefix(f"{path}: ")})
@@ -303,9 +325,9 @@ def alternative_plans(engine: Engine, folder: Path | None = None) -> tuple[tuple
     return tuple(plans), skipped
 
 
-def _plans_version(folder: Path) -> str:
-    """Changes whenever a plan file is added, removed or edited."""
-    digest = hashlib.sha256()
+def _inputs_version(folder: Path, settings: ForecastSettings) -> str:
+    """Changes whenever a plan file is added, removed or edited, or a forecast setting changes."""
+    digest = hashlib.sha256(settings.model_dump_json().encode())
     for path in sorted(folder.glob("*.toml")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
@@ -328,7 +350,8 @@ def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick:
     from db.config import get_settings
 
     version = store.data_version(engine)
-    plans_version = _plans_version(get_settings().resolved_plans_dir)
+    settings = ForecastSettings()
+    inputs_version = _inputs_version(get_settings().resolved_plans_dir, settings)
     scopes: list[str | None] = [None]
     if facilities:
         scopes += sorted(weekly_metrics(engine)["facility"].unique())
@@ -339,16 +362,16 @@ def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick:
             calibrate_store(engine, facility=facility, seed=seed, quick=quick)
             recalibrated = True
         elif ((snap := store.latest_snapshot(engine, facility)) and snap["data_version"] == version
-              and (facility is not None or snap["document"].get("plans_version") == plans_version)):
-            continue  # no new data (nor, for the organisation, new plans) since the last snapshot
+              and snap["document"].get("inputs_version") == inputs_version):
+            continue  # no new data, plans or settings since the last snapshot
         tested = (backtest(engine, facility=facility, seed=seed, step=16 if quick else 8)
                   if facility is None else {})
         # Plans are organisation-wide (champion counts, training waves): only its forecast weighs them.
         plans, skipped = alternative_plans(engine) if facility is None else ((), [])
         document = forecast_document(engine, facility=facility, horizon=horizon, plans=plans, seed=seed,
-                                     quick=quick)
+                                     quick=quick, target=settings.target_share, costs=settings.costs())
         document["backtest"], document["sentence"] = tested, backtest_sentence(tested)
-        document["skipped_plans"], document["plans_version"] = skipped, plans_version
+        document["skipped_plans"], document["inputs_version"] = skipped, inputs_version
         cal_id = document["calibration_id"]
         snapshots.append(store.store_snapshot(engine, calibration_id=cal_id, facility=facility,
                                               data_version=version, document=document))

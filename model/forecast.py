@@ -7,7 +7,7 @@ where the organisation actually is), and summarised as 50/80/95% bands.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -16,7 +16,7 @@ import pandas as pd
 from model.calibrate import Calibration
 from model.ensemble import EnsembleResult, run_ensemble
 from model.model import AdoptionModel
-from model.plan import CURRENT, Plan
+from model.plan import CURRENT, Costs, Plan
 from model.scenario import Scenario
 
 BANDS = {"p025": 2.5, "p10": 10, "p25": 25, "p50": 50, "p75": 75, "p90": 90, "p975": 97.5}
@@ -130,7 +130,7 @@ def predictive(calibration: Calibration, plan: Plan, horizon: int, *, draws: int
 
 def forecast_plans(calibration: Calibration, *, horizon: int, plans: tuple[Plan, ...] = (),
                    target: float = 0.7, target_week: int | None = None, draws: int = 200,
-                   seed: int = 0) -> list[PlanForecast]:
+                   seed: int = 0, costs: Costs | None = None) -> list[PlanForecast]:
     """Forecast the current plan and each alternative over `horizon` weeks.
 
     Args:
@@ -141,6 +141,8 @@ def forecast_plans(calibration: Calibration, *, horizon: int, plans: tuple[Plan,
         target_week: by when (rollout week); the horizon's end if None.
         draws: trajectories per plan.
         seed: the same seed gives the same forecast.
+        costs: the organisation's costs, which price the current plan's downtime saving (the
+            alternatives carry their own).
 
     Returns:
         The current plan first, then the alternatives in the order given.
@@ -151,7 +153,8 @@ def forecast_plans(calibration: Calibration, *, horizon: int, plans: tuple[Plan,
     target_week = target_week or t + horizon
     weeks = np.arange(t + 1, t + horizon + 1)
     out = []
-    for plan in (CURRENT, *plans):
+    current = CURRENT if costs is None else replace(CURRENT, costs=costs)
+    for plan in (current, *plans):
         paths, downtime = predictive(calibration, plan, horizon, draws=draws, seed=seed)
         cost = plan.cost(horizon_week=t + horizon, technicians=calibration.scenario.organisation.technicians)
         out.append(PlanForecast(plan, weeks, paths[:, t:], downtime[:, t:], target, target_week, cost))

@@ -75,8 +75,15 @@ class Plan:
 CURRENT = Plan("current plan", description="what is recorded, and nothing more")
 
 
-def plan_from_dict(data: dict[str, Any], scenario: Scenario, *, name: str = "plan") -> Plan:
+def plan_from_dict(data: dict[str, Any], scenario: Scenario, *, name: str = "plan",
+                   costs: Costs | None = None) -> Plan:
     """Build and validate a plan against the scenario it will extend.
+
+    Args:
+        data: the parsed TOML.
+        scenario: the recorded scenario the plan extends.
+        name: the plan's name when the TOML gives none.
+        costs: the organisation's costs, which the plan's own `[costs]` entries override.
 
     Raises:
         ScenarioError: an unknown key or lever, a bad value, a plan that changes nothing.
@@ -88,12 +95,13 @@ def plan_from_dict(data: dict[str, Any], scenario: Scenario, *, name: str = "pla
     if not data.get("interventions"):
         raise ScenarioError("interventions: a plan needs at least one [[interventions]] entry")
     interventions = _build_interventions(data["interventions"], scenario.organisation, 10_000)
-    costs = _build_table(Costs, data.get("costs", {}), "costs", COST_RANGES)
-    return Plan(str(data.get("name", name)), interventions, costs, str(data.get("description", "")))
+    own = _build_table(Costs, data.get("costs", {}), "costs", COST_RANGES)
+    merged = replace(costs or Costs(), **{k: getattr(own, k) for k in data.get("costs", {})})
+    return Plan(str(data.get("name", name)), interventions, merged, str(data.get("description", "")))
 
 
-def load_plan(path: str | Path, scenario: Scenario) -> Plan:
-    """Load a plan TOML file.
+def load_plan(path: str | Path, scenario: Scenario, costs: Costs | None = None) -> Plan:
+    """Load a plan TOML file (`costs`: the organisation's, which the file's `[costs]` overrides).
 
     Raises:
         ScenarioError: naming the file and the first problem in it.
@@ -101,7 +109,7 @@ def load_plan(path: str | Path, scenario: Scenario) -> Plan:
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return plan_from_dict(data, scenario, name=path.stem)
+        return plan_from_dict(data, scenario, name=path.stem, costs=costs)
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such plan file") from None
     except tomllib.TOMLDecodeError as exc:

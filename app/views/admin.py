@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app import resources
+from app.forecasting import ForecastSettings
 from db import accounts
 from db.accounts import ROLES, AccountError
 from db.config import get_settings
@@ -54,11 +55,18 @@ st.subheader("Recent sign-ins")
 st.dataframe(accounts.sign_ins(resources.engine(), limit=50), hide_index=True, width="stretch")
 
 st.subheader("Settings")
-store, app_settings = get_settings(), resources.settings()
+store, app_settings, costs = get_settings(), resources.settings(), ForecastSettings().costs()
 st.table({"Setting": ["Database", "Data folder", "Inbox ingest schedule (cron)", "Session ends after idle",
-                      "Adoption target", "At risk after"],
+                      "Adoption target", "At risk after", "Forecast schedule (cron)",
+                      "Alternative plans folder", "Downtime before the tool", "Cost of an hour of downtime",
+                      "Technician wage"],
           "Value": [resources.engine().url.render_as_string(hide_password=True), str(store.data_dir),
                     store.ingest_cron, f"{app_settings.session_idle_minutes} minutes",
-                    f"{app_settings.target_share:.0%}", f"{app_settings.inactive_weeks} weeks inactive"]})
+                    f"{app_settings.target_share:.0%}", f"{app_settings.inactive_weeks} weeks inactive",
+                    store.forecast_cron, str(store.resolved_plans_dir),
+                    f"{costs.downtime_hours_per_week:,.0f} hours a week",
+                    f"{costs.downtime_cost_per_hour:,.0f} (0: savings in hours only)",
+                    f"{costs.wage_per_hour:,.0f} an hour"]})
 st.caption("Settings come from CHASM_* environment variables (e.g. CHASM_SESSION_IDLE_MINUTES, "
-           "CHASM_TARGET_SHARE); change them and restart `chasm serve`.")
+           "CHASM_TARGET_SHARE, CHASM_DOWNTIME_COST_PER_HOUR, CHASM_PLANS_DIR); change them and restart "
+           "`chasm serve`.")

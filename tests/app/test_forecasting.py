@@ -212,6 +212,11 @@ def test_the_nightly_forecast_weighs_the_plans_and_refreshes_when_they_change(en
     assert sorted(doc["ranking"]["by_probability"]) == sorted(costs)
 
     assert forecasting.refresh_forecast(engine, horizon=26, quick=True)["snapshots"] == []  # nothing new
+    monkeypatch.setenv("CHASM_DOWNTIME_COST_PER_HOUR", "250")
+    priced = forecasting.refresh_forecast(engine, horizon=26, quick=True)
+    assert len(priced["snapshots"]) == 1, "a changed forecast setting re-forecasts"
+    for plan in forecasting.latest_forecast(engine)["plans"]:  # the current plan too
+        assert plan["downtime_saving"] == pytest.approx(250 * plan["downtime_hours_saved"]), plan["plan"]
     (folder / "open_the_ai.toml").unlink()
     again = forecasting.refresh_forecast(engine, horizon=26, quick=True)
     assert not again["recalibrated"] and len(again["snapshots"]) == 1, "a changed plans folder re-forecasts"

@@ -131,6 +131,16 @@ def test_admin_adds_a_user_and_changes_a_role(engine):
     assert role_of(engine, "nadia") == "editor"
 
 
+def test_admin_shows_the_settings_in_force(monkeypatch):
+    monkeypatch.setenv("CHASM_DOWNTIME_COST_PER_HOUR", "250")
+    at = signed_in("admin", "admin")
+    [table] = at.table
+    settings = dict(zip(table.value["Setting"], table.value["Value"], strict=True))
+    assert settings["Adoption target"] == "70%"
+    assert settings["Cost of an hour of downtime"] == "250 (0: savings in hours only)"
+    assert settings["Alternative plans folder"].endswith("plans")
+
+
 def test_admin_cannot_demote_the_last_admin():
     at = signed_in("admin", "admin")
     at.selectbox(key="admin_user").select("admin")

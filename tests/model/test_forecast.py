@@ -69,6 +69,22 @@ def test_the_hindcast_lays_the_fitted_model_over_the_whole_rollout(calibration):
     assert inside >= 0.8, f"only {inside:.0%} of the fitted weeks inside the hindcast's 90% band"
 
 
+def test_the_organisations_costs_price_every_plan_unless_a_plan_says_otherwise(presets, calibration):
+    from model.plan import Costs
+
+    org = Costs(downtime_cost_per_hour=200.0, wage_per_hour=50.0)
+    doc = {"interventions": [{"week": 32, "support": 0.8}]}
+    assert plan_from_dict(doc, presets["rollout"], costs=org).costs == org
+    own = plan_from_dict(doc | {"costs": {"wage_per_hour": 60}}, presets["rollout"], costs=org).costs
+    assert (own.wage_per_hour, own.downtime_cost_per_hour) == (60.0, 200.0)
+    assert plan_from_dict(doc, presets["rollout"]).costs == Costs()
+
+    current = forecast_plans(calibration, horizon=8, draws=50, seed=3, costs=org)[0]
+    assert current.plan.name == "current plan" and current.plan.costs == org
+    hours, money = current.downtime_saving()
+    assert hours > 0 and money == pytest.approx(200.0 * hours)
+
+
 def test_plan_in_the_past_or_with_unknown_lever_is_refused(presets, calibration, tmp_path):
     past = _plan(presets, {"interventions": [{"week": 10, "kpi": "balanced"}]})
     with pytest.raises(ScenarioError, match=r"interventions\[1\].week = 10 is in the past "
