@@ -27,8 +27,9 @@ if notice := st.session_state.pop("admin_notice", None):
     st.success(notice)
 st.subheader("Users and roles")
 people = resources.users()
-st.dataframe(people, hide_index=True, width="stretch",
-             column_config={"created_at": st.column_config.DatetimeColumn("Created", format="D MMM YYYY")})
+st.dataframe(people, hide_index=True, width="stretch", column_config={
+    "name": "User", "role": "Role",
+    "created_at": st.column_config.DatetimeColumn("Created", format="D MMM YYYY")})
 
 add, change = st.columns(2)
 with add.form("add_user", clear_on_submit=True):
@@ -52,7 +53,10 @@ with change.container(border=True):
         _do(accounts.remove_user, f"Removed {who}.", name=who)
 
 st.subheader("Recent sign-ins")
-st.dataframe(accounts.sign_ins(resources.engine(), limit=50), hide_index=True, width="stretch")
+attempts = accounts.sign_ins(resources.engine(), limit=50)
+st.dataframe(attempts, hide_index=True, width="stretch", column_config={
+    "name": "User name typed", "success": st.column_config.CheckboxColumn("Signed in"), "method": "How",
+    "at": st.column_config.DatetimeColumn("When (UTC)", format="D MMM YYYY, HH:mm:ss")})
 
 st.subheader("Settings")
 store, app_settings, costs = get_settings(), resources.settings(), ForecastSettings().costs()
