@@ -35,7 +35,8 @@ def forecast(
     from model.series import forecast_series, read_series
 
     if series is None:
-        from app.forecasting import ForecastSettings, forecast_document, recorded_scenario, week_of
+        from app.forecasting import forecast_document, recorded_scenario, week_of
+        from app.settings import ForecastSettings
         from model.plan import load_plan
 
         engine = _store()

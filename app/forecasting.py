@@ -9,16 +9,15 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
+from app.settings import ForecastSettings
 from db import forecasts as store
 from db.queries import interventions as logged_interventions
 from db.queries import weekly_metrics
@@ -39,21 +38,6 @@ from model.scenario import (
 
 ROLLOUT = Path(__file__).resolve().parent.parent / "seed_data" / "scenarios" / "rollout.toml"
 
-
-class ForecastSettings(BaseSettings):
-    """What the organisation's forecasts assume (`CHASM_*` environment variables), read when needed."""
-
-    model_config = SettingsConfigDict(env_prefix="CHASM_", extra="ignore")
-
-    target_share: float = Field(0.7, ge=0.0, le=1.0)
-    wage_per_hour: float = Field(Costs.wage_per_hour, ge=0.0)
-    champion_hours_per_week: float = Field(Costs.champion_hours_per_week, ge=0.0)
-    downtime_hours_per_week: float = Field(Costs.downtime_hours_per_week, ge=0.0)
-    downtime_cost_per_hour: float = Field(Costs.downtime_cost_per_hour, ge=0.0)
-
-    def costs(self) -> Costs:
-        """The organisation's costs: they price every plan, unless a plan's own `[costs]` says otherwise."""
-        return Costs(**{f.name: getattr(self, f.name) for f in fields(Costs)})
 # What a logged intervention of each kind did to the levers, when the log gives no settings.
 KIND_SETTINGS: dict[str, dict] = {
     "cmms_integration": {"friction_minutes": 0.5},
@@ -291,13 +275,14 @@ def latest_forecast(engine: Engine, facility: str | None = None) -> dict | None:
 
 # --------------------------------------------------------------------------- scheduled jobs
 
-def alternative_plans(engine: Engine, folder: Path | None = None) -> tuple[tuple[Plan, ...], list[dict]]:
+def alternative_plans(engine: Engine, folder: Path | None = None,
+                      costs: Costs | None = None) -> tuple[tuple[Plan, ...], list[dict]]:
     """The organisation's alternative plans that can be forecast now, and why the others cannot.
 
     Plans are the `*.toml` files of the plans folder (`CHASM_PLANS_DIR`, default `<data dir>/plans`;
     the demo puts three there), read against the recorded scenario. A file that is not a valid plan,
     a plan with an intervention in a week the data already covers, or a name already taken is left
-    out with its reason.
+    out with its reason. `costs`: the organisation's (default: `ForecastSettings`).
 
     Returns:
         The plans in file-name order, and [{"file", "reason"}] for the files left out.
@@ -308,7 +293,7 @@ def alternative_plans(engine: Engine, folder: Path | None = None) -> tuple[tuple
 
     folder = folder or get_settings().resolved_plans_dir
     base, weeks = recorded_scenario(engine), len(observed_series(engine))
-    costs = ForecastSettings().costs()
+    costs = costs or ForecastSettings().costs()
     plans: list[Plan] = []
     skipped = []
     for path in sorted(folder.glob("*.toml")):
@@ -367,7 +352,7 @@ def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick:
         tested = (backtest(engine, facility=facility, seed=seed, step=16 if quick else 8)
                   if facility is None else {})
         # Plans are organisation-wide (champion counts, training waves): only its forecast weighs them.
-        plans, skipped = alternative_plans(engine) if facility is None else ((), [])
+        plans, skipped = alternative_plans(engine, costs=settings.costs()) if facility is None else ((), [])
         document = forecast_document(engine, facility=facility, horizon=horizon, plans=plans, seed=seed,
                                      quick=quick, target=settings.target_share, costs=settings.costs())
         document["backtest"], document["sentence"] = tested, backtest_sentence(tested)

@@ -8,20 +8,11 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
+from app.settings import AppSettings
+
 READ_TTL_SECONDS = 300
-
-
-class AppSettings(BaseSettings):
-    """The web app's own settings (`CHASM_*` environment variables), read when needed."""
-
-    model_config = SettingsConfigDict(env_prefix="CHASM_", extra="ignore")
-
-    session_idle_minutes: int = 30
-    target_share: float = 0.7
-    inactive_weeks: int = 3
 
 
 def settings() -> AppSettings:

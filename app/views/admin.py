@@ -3,7 +3,6 @@
 import streamlit as st
 
 from app import resources
-from app.forecasting import ForecastSettings
 from db import accounts
 from db.accounts import ROLES, AccountError
 from db.config import get_settings
@@ -59,7 +58,8 @@ st.dataframe(attempts, hide_index=True, width="stretch", column_config={
     "at": st.column_config.DatetimeColumn("When (UTC)", format="D MMM YYYY, HH:mm:ss")})
 
 st.subheader("Settings")
-store, app_settings, costs = get_settings(), resources.settings(), ForecastSettings().costs()
+store, app_settings = get_settings(), resources.settings()
+costs = app_settings.costs()
 st.table({"Setting": ["Database", "Data folder", "Inbox ingest schedule (cron)", "Session ends after idle",
                       "Adoption target", "At risk after", "Forecast schedule (cron)",
                       "Alternative plans folder", "Downtime before the tool", "Cost of an hour of downtime",
