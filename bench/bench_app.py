@@ -89,7 +89,7 @@ def _whatif_rerun(app, seed: int) -> tuple[float, float]:
 
 def _in_process_seconds() -> tuple[float, float]:
     """The what-if's computations without browser or Streamlit: the ensemble and the network picture."""
-    from app.simulator import network_snapshot, preset_toml, simulate
+    from app.services.simulator import network_snapshot, preset_toml, simulate
 
     text = preset_toml("turnaround")
     seeds = iter(range(100, 200))

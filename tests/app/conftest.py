@@ -14,7 +14,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-MAIN = Path(__file__).resolve().parents[2] / "app" / "main.py"
+MAIN = Path(__file__).resolve().parents[2] / "app" / "web" / "main.py"
 PASSWORDS = {"admin": "admin-pass-1", "erin": "editor-pass-1", "vic": "viewer-pass-1"}
 ROLES = {"admin": "admin", "erin": "editor", "vic": "viewer"}
 USER_OF = {role: name for name, role in ROLES.items()}

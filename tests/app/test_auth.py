@@ -149,7 +149,7 @@ def test_an_idle_single_sign_on_session_is_signed_out_of_the_provider_too():
 def test_a_one_time_password_is_flagged_until_it_is_changed(engine):
     from sqlalchemy import update
 
-    from app.auth import ONE_TIME_WARNING
+    from app.web.auth import ONE_TIME_WARNING
     from db.accounts import add_user, must_change_password
     from db.models import User
 

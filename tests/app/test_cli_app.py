@@ -6,7 +6,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from app.cli import _register_commands, app
-from app.cli_app import APP_MAIN, scheduler_command, streamlit_command
+from app.cli.serve import APP_MAIN, scheduler_command, streamlit_command
 from db.accounts import role_of, sign_in
 
 _register_commands()

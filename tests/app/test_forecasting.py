@@ -6,7 +6,8 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from app import cli, forecasting
+from app import cli
+from app.services import alerts, calibration, forecasts, recorded
 from db import forecasts as store
 from db.demo import prepare_first_start
 from db.engine import create_store_engine
@@ -35,21 +36,21 @@ def engine(demo_db, tmp_path, monkeypatch):
 
 
 def test_recorded_scenario_replays_the_intervention_log(engine):
-    spec = forecasting.recorded_scenario(engine)
+    spec = recorded.recorded_scenario(engine)
     assert spec.organisation.technicians == 280 and spec.organisation.facilities == 15
     levers = {k: v for iv in spec.interventions for k, v in iv.levers.items()}
     assert levers["friction_minutes"] == 0.5 and levers["kpi"] == "downtime_prevented"
     assert any(iv.champions for iv in spec.interventions)
-    series = forecasting.observed_series(engine)
+    series = recorded.observed_series(engine)
     assert len(series) == 78 and series["active_share"].iloc[3] == pytest.approx(0.41, abs=0.03)
 
 
 def test_calibrate_store_and_forecast_document(engine):
-    cal_id, cal = forecasting.calibrate_store(engine, until=60, quick=True)
+    cal_id, cal = calibration.calibrate_store(engine, until=60, quick=True)
     row = store.latest_calibration(engine)
     assert row["id"] == cal_id and len(row["observed"]) == 60
     assert row["data_version"] == store.data_version(engine)
-    doc = forecasting.forecast_document(engine, horizon=12, quick=True)
+    doc = forecasts.forecast_document(engine, horizon=12, quick=True)
     assert doc["calibration_id"] != cal_id  # the stored fit saw 60 of 78 weeks: refitted on all
     plan = doc["plans"][0]
     assert plan["plan"] == "current plan"
@@ -60,12 +61,12 @@ def test_calibrate_store_and_forecast_document(engine):
 
 
 def test_refresh_forecast_only_recalibrates_on_new_data(engine):
-    first = forecasting.refresh_forecast(engine, horizon=8, quick=True)
+    first = forecasts.refresh_forecast(engine, horizon=8, quick=True)
     assert first["recalibrated"] and len(first["snapshots"]) == 1
-    doc = forecasting.latest_forecast(engine)
+    doc = forecasts.latest_forecast(engine)
     assert doc["backtest"]["model"]["origins"] > 0
     assert doc["sentence"].startswith("Tested on")
-    again = forecasting.refresh_forecast(engine, horizon=8, quick=True)
+    again = forecasts.refresh_forecast(engine, horizon=8, quick=True)
     assert not again["recalibrated"] and again["snapshots"] == []
 
 
@@ -76,11 +77,11 @@ def test_check_deviation_alerts_after_two_weeks_outside_the_band(engine):
     store.store_snapshot(engine, calibration_id=cal_id, facility=None, data_version="v",
                          document={"plans": [{"plan": "current plan", "bands": bands}]})
     sent = []
-    messages = forecasting.check_deviation(engine, notify=sent.append)
+    messages = alerts.check_deviation(engine, notify=sent.append)
     assert messages == ["Adoption was above the forecast's 80% band for two weeks running "
                         "(week 78: 73% against 5%-10%)."]
     assert sent == messages
-    assert forecasting.check_deviation(engine) == []  # stored once
+    assert alerts.check_deviation(engine) == []  # stored once
     assert list(store.open_alerts(engine)["message"]) == messages
 
 
@@ -90,7 +91,7 @@ def test_no_alert_when_inside_the_band(engine):
     bands = {"week": [77, 78], "p10": [0.5, 0.5], "p90": [0.9, 0.9]}
     store.store_snapshot(engine, calibration_id=cal_id, facility=None, data_version="v",
                          document={"plans": [{"plan": "current plan", "bands": bands}]})
-    assert forecasting.check_deviation(engine) == []
+    assert alerts.check_deviation(engine) == []
 
 
 def test_cli_calibrate_forecast_backtest(engine, tmp_path):
@@ -100,7 +101,7 @@ def test_cli_calibrate_forecast_backtest(engine, tmp_path):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["weeks"] == 30 and set(doc["mean"]) >= {"base_utility", "w_social"}
-    forecasting.calibrate_store(engine, quick=True)  # a fit on every week, which forecast reuses
+    calibration.calibrate_store(engine, quick=True)  # a fit on every week, which forecast reuses
     plan = tmp_path / "plan.toml"
     plan.write_text('name = "embed now"\n[[interventions]]\nweek = 79\nfriction_minutes = 0.5\ncost = 1000\n')
     result = runner.invoke(cli.app, ["forecast", "--horizon", "6", "--plan", str(plan), "--by", "2026-12-14",
@@ -124,9 +125,9 @@ def test_cli_calibrate_forecast_backtest(engine, tmp_path):
 
 def test_per_facility_fit_beside_the_pooled_one(engine):
     facility = weekly_metrics(engine)["facility"].iloc[0]
-    spec = forecasting.recorded_scenario(engine, facility)
+    spec = recorded.recorded_scenario(engine, facility)
     assert spec.organisation.facilities == 1 and spec.organisation.technicians < 40
-    cal_id, _ = forecasting.calibrate_store(engine, facility=facility, quick=True)
+    cal_id, _ = calibration.calibrate_store(engine, facility=facility, quick=True)
     assert store.latest_calibration(engine, facility)["id"] == cal_id
     assert store.latest_calibration(engine) is None  # the pooled fit is stored separately
 
@@ -135,27 +136,27 @@ def test_per_facility_fit_beside_the_pooled_one(engine):
 def test_dask_address_runs_calibration_on_the_cluster(engine, monkeypatch):
     from distributed import LocalCluster
 
-    _, here = forecasting.calibrate_store(engine, until=20, quick=True, seed=3)
+    _, here = calibration.calibrate_store(engine, until=20, quick=True, seed=3)
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
         monkeypatch.setenv("CHASM_DASK_ADDRESS", cluster.scheduler_address)
-        executor = forecasting.executor_from_env()
-        assert isinstance(executor, forecasting.DaskCluster)
-        _, there = forecasting.calibrate_store(engine, until=20, quick=True, seed=3)
+        executor = calibration.executor_from_env()
+        assert isinstance(executor, calibration.DaskCluster)
+        _, there = calibration.calibrate_store(engine, until=20, quick=True, seed=3)
         executor.client.close()
-        forecasting._EXECUTORS.pop(cluster.scheduler_address)
+        calibration._EXECUTORS.pop(cluster.scheduler_address)
     assert (here.posterior.samples == there.posterior.samples).all()
 
 
 def test_real_vs_the_calibrated_model(engine):
     """The real series over the fitted model's rollout from week 1: the organisation's fit overall, a
     facility's own fit where one is stored, the organisation's band for the others."""
-    from app.realvsim import compare_calibrated
+    from app.services.realvsim import compare_calibrated
 
     with pytest.raises(LookupError, match=r"^no calibration stored yet: run `chasm calibrate`"):
         compare_calibrated(engine, runs=20)
-    forecasting.calibrate_store(engine, until=60, quick=True)
+    calibration.calibrate_store(engine, until=60, quick=True)
     own = weekly_metrics(engine)["facility"].iloc[0]
-    forecasting.calibrate_store(engine, facility=own, quick=True)
+    calibration.calibrate_store(engine, facility=own, quick=True)
 
     result = compare_calibrated(engine, runs=60, seed=1)
     assert result["fitted_weeks"] == 60 and result["own_fits"] == [own]
@@ -186,7 +187,7 @@ def test_alternative_plans_come_from_the_plans_folder_and_bad_ones_say_why(engin
     (folder / "late.toml").write_text('name = "too late"\n[[interventions]]\nweek = 60\nsupport = 0.9\n')
     (folder / "muddled.toml").write_text('name = "muddled"\n[[interventions]]\nweek = 90\nsparkle = 1\n')
     (folder / "twin.toml").write_text('name = "open the AI"\n[[interventions]]\nweek = 90\nsupport = 0.9\n')
-    plans, skipped = forecasting.alternative_plans(engine)
+    plans, skipped = forecasts.alternative_plans(engine)
     assert [p.name for p in plans] == ["open the AI", "hands-on refreshers", "second champion cohort"]
     assert skipped == [
         {"file": "late.toml", "reason": "plan 'too late': interventions[1].week = 60 is in the past "
@@ -200,8 +201,8 @@ def test_alternative_plans_come_from_the_plans_folder_and_bad_ones_say_why(engin
 
 def test_the_nightly_forecast_weighs_the_plans_and_refreshes_when_they_change(engine, tmp_path, monkeypatch):
     folder = _plans_folder(tmp_path, monkeypatch)
-    forecasting.refresh_forecast(engine, horizon=26, quick=True)
-    doc = forecasting.latest_forecast(engine)
+    forecasts.refresh_forecast(engine, horizon=26, quick=True)
+    doc = forecasts.latest_forecast(engine)
     assert [p["plan"] for p in doc["plans"]] == ["current plan", "open the AI", "hands-on refreshers",
                                                  "second champion cohort"]
     assert doc["skipped_plans"] == []
@@ -211,14 +212,14 @@ def test_the_nightly_forecast_weighs_the_plans_and_refreshes_when_they_change(en
     assert all(p["downtime_hours_saved"] > 0 and p["downtime_saving"] == 0 for p in doc["plans"])
     assert sorted(doc["ranking"]["by_probability"]) == sorted(costs)
 
-    assert forecasting.refresh_forecast(engine, horizon=26, quick=True)["snapshots"] == []  # nothing new
+    assert forecasts.refresh_forecast(engine, horizon=26, quick=True)["snapshots"] == []  # nothing new
     monkeypatch.setenv("CHASM_DOWNTIME_COST_PER_HOUR", "250")
-    priced = forecasting.refresh_forecast(engine, horizon=26, quick=True)
+    priced = forecasts.refresh_forecast(engine, horizon=26, quick=True)
     assert len(priced["snapshots"]) == 1, "a changed forecast setting re-forecasts"
-    for plan in forecasting.latest_forecast(engine)["plans"]:  # the current plan too
+    for plan in forecasts.latest_forecast(engine)["plans"]:  # the current plan too
         assert plan["downtime_saving"] == pytest.approx(250 * plan["downtime_hours_saved"]), plan["plan"]
     (folder / "open_the_ai.toml").unlink()
-    again = forecasting.refresh_forecast(engine, horizon=26, quick=True)
+    again = forecasts.refresh_forecast(engine, horizon=26, quick=True)
     assert not again["recalibrated"] and len(again["snapshots"]) == 1, "a changed plans folder re-forecasts"
-    assert [p["plan"] for p in forecasting.latest_forecast(engine)["plans"]] == [
+    assert [p["plan"] for p in forecasts.latest_forecast(engine)["plans"]] == [
         "current plan", "hands-on refreshers", "second champion cohort"]

@@ -5,8 +5,8 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from app import simulator, tracker
-from app.realvsim import compare_real_simulated, fit, real_shares
+from app.services import simulator, tracker
+from app.services.realvsim import compare_real_simulated, fit, real_shares
 from model.scenario import ScenarioError
 
 MONDAY = date(2026, 1, 5)
@@ -98,7 +98,7 @@ def test_real_vs_simulated_aligns_the_first_stored_week_at_week_one(engine):
 
 
 def test_a_chart_is_framed_for_its_plot_height_and_facets_size_themselves():
-    from app import charts
+    from app.services import charts
 
     assert charts.frame_height(charts.chasm_illustration()) == 150 + charts.FRAME_EXTRA_PX
     facets = pd.DataFrame({"facility": ["A"] * 3, "week": [1, 2, 3], "p05": 0.1, "p25": 0.2, "p50": 0.3,

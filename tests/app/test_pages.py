@@ -5,7 +5,8 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import forecasting
+from app.services import calibration
+from app.services import forecasts as forecast_documents
 from db import forecasts
 from tests.app.conftest import click, signed_in, texts
 from tests.app.helpers import forecast_doc
@@ -59,7 +60,7 @@ def test_open_alerts_are_shown_at_the_top_of_the_tracker(engine):
 
 
 def test_the_forecast_says_what_to_do_when_there_is_none(monkeypatch):
-    monkeypatch.setattr(forecasting, "latest_forecast", lambda engine, facility=None: None)
+    monkeypatch.setattr(forecast_documents, "latest_forecast", lambda engine, facility=None: None)
     viewer = signed_in("viewer", "forecast")
     assert "No forecast for all facilities yet" in viewer.info[0].value
     assert not [b for b in viewer.button if b.label == "Compute the forecast now"]
@@ -68,7 +69,7 @@ def test_the_forecast_says_what_to_do_when_there_is_none(monkeypatch):
 
 
 def test_the_forecast_shows_plans_accuracy_and_downloads(monkeypatch):
-    monkeypatch.setattr(forecasting, "latest_forecast", lambda engine, facility=None: forecast_doc())
+    monkeypatch.setattr(forecast_documents, "latest_forecast", lambda engine, facility=None: forecast_doc())
     at = signed_in("viewer", "forecast")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Active technicians now"] == "59%"
@@ -85,14 +86,14 @@ def test_the_forecast_shows_plans_accuracy_and_downloads(monkeypatch):
 def test_the_forecast_says_which_plans_it_left_out_and_why(monkeypatch):
     doc = forecast_doc() | {"skipped_plans": [{"file": "late.toml", "reason": "plan 'late': "
                                                "interventions[1].week = 60 is in the past"}]}
-    monkeypatch.setattr(forecasting, "latest_forecast", lambda engine, facility=None: doc)
+    monkeypatch.setattr(forecast_documents, "latest_forecast", lambda engine, facility=None: doc)
     at = signed_in("viewer", "forecast")
     assert ("Plans left out of this forecast: `late.toml`: plan 'late': interventions[1].week = 60 is in "
             "the past") in texts(at.caption)
 
 
 def test_the_forecast_brief_is_a_one_page_pdf_with_the_title():
-    from app.brief import TITLE, brief_pdf, chart_png
+    from app.services.brief import TITLE, brief_pdf, chart_png
 
     pdf = brief_pdf(forecast_doc())
     assert pdf.startswith(b"%PDF")
@@ -171,7 +172,7 @@ def test_real_vs_simulated_can_use_the_calibrated_model(engine):
                                  "(the nightly refresh-forecast job does it when new data arrives)."]
     assert not at.get("vega_lite_chart")
 
-    forecasting.calibrate_store(engine, until=70, quick=True)
+    calibration.calibrate_store(engine, until=70, quick=True)
     click(at, "Compare")
     assert not at.warning
     assert {m.label: m.value for m in at.metric}["Weeks compared"] == "78"

@@ -65,7 +65,7 @@ def test_the_upload_page_lists_history_and_the_intervention_log():
 def test_the_edited_log_round_trips_to_the_store(engine):
     import pandas as pd
 
-    from app.views._intervention_form import ALL, editor_frame, log_changes
+    from app.web.components.intervention_form import ALL, editor_frame, log_changes
     from db.interventions import LogChanges, save_intervention_log
     from db.queries import interventions
 

@@ -35,7 +35,7 @@ FORECAST_S = 240
 
 # The forecast page needs a stored forecast, which the nightly job makes; a quick one stands in.
 FORECAST_SCRIPT = """
-from app.forecasting import refresh_forecast
+from app.services.forecasts import refresh_forecast
 from db.engine import get_engine
 print(refresh_forecast(get_engine(), quick=True))
 """

@@ -26,7 +26,7 @@ def invoke(*args):
         # The simulator's commands (app/cli_model.py) are built alongside; ours still register.
         if "cli_model" not in str(error):
             raise
-        importlib.import_module("app.cli_store")
+        importlib.import_module("app.cli.store")
     return CliRunner().invoke(app.cli.app, [str(a) for a in args])
 
 
@@ -199,7 +199,7 @@ def test_real_chasm_process_ingests(migrated_sqlite_template, tmp_path):
 def test_module_process_ingests(store_url, tmp_path):
     """The same path in a real process even before `chasm` itself can start."""
     path = write(tmp_path, "week.csv", FACILITY_CSV)
-    code = "import importlib; importlib.import_module('app.cli_store'); from app.cli import app; app()"
+    code = "import importlib; importlib.import_module('app.cli.store'); from app.cli import app; app()"
     env = {**os.environ, "CHASM_DATABASE_URL": store_url}
     result = subprocess.run(
         [sys.executable, "-c", code, "ingest", str(path)],

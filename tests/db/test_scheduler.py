@@ -8,7 +8,7 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 
-import app.jobs_store as jobs
+import app.jobs as jobs
 from db import queries
 from db.engine import create_store_engine
 from db.errors import SchedulerLockedError

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import resources
+from app.web import resources
 from db import accounts
 from db.accounts import ROLES, AccountError
 from db.config import get_settings

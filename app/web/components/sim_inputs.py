@@ -5,7 +5,7 @@ Widget values live in session state under `sim_*` keys so a loaded scenario can 
 
 import streamlit as st
 
-from app.simulator import ATTITUDES, CALENDAR_COLUMNS, LEVERS, ScenarioForm, form_from_toml
+from app.services.simulator import ATTITUDES, CALENDAR_COLUMNS, LEVERS, ScenarioForm, form_from_toml
 from model.scenario import CHAMPION_STRATEGIES, LEVER_RANGES, TRAINING_MODES
 
 STRATEGY_HELP = {"pilot": "the pilot's volunteers first", "degree": "the best-connected technicians",

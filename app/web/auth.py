@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from app import resources
+from app.web import resources
 
 ROLES = ("viewer", "editor", "admin")
 
@@ -162,7 +162,7 @@ def sign_in_form() -> None:
         st.button("Sign in with single sign-on", on_click=st.login)
     st.caption("No account? Ask an admin (`chasm users add NAME --role viewer`).")
     # The picture also loads the chart library while people type, so the tracker draws at once.
-    from app.charts import chasm_illustration
-    from app.views._chart import show_chart
+    from app.services.charts import chasm_illustration
+    from app.web.components.chart import show_chart
 
     show_chart(chasm_illustration())

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from app import auth, brief, charts, resources
-from app.views._chart import show_chart
+from app.services import brief, charts
+from app.web import auth, resources
+from app.web.components.chart import show_chart
 
 account = st.session_state["account"]
 st.title("Adoption forecast")
@@ -16,7 +17,7 @@ if doc is None:
     st.info(f"No forecast for {scope.lower() if facility is None else scope} yet. The scheduler makes one "
             "every night once metrics are stored; an editor can make one now below.")
     if auth.may_use(account.role, "editor") and st.button("Compute the forecast now", type="primary"):
-        from app.forecasting import refresh_forecast
+        from app.services.forecasts import refresh_forecast
 
         label = "Fitting the model to the stored metrics, testing it on the past and forecasting"
         with st.status(f"{label} (a minute or more{' per facility' if facility else ''})...") as status:

@@ -17,7 +17,7 @@ import tomli_w
 
 from model.scenario import LEVER_RANGES, Scenario, ScenarioError, scenario_from_dict
 
-PRESETS = Path(__file__).resolve().parent.parent / "seed_data" / "scenarios"
+PRESETS = Path(__file__).resolve().parents[2] / "seed_data" / "scenarios"
 CALENDAR_COLUMNS = ("week", "change", "value", "label", "cost")
 
 

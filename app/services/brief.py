@@ -16,7 +16,7 @@ import pandas as pd  # noqa: E402
 from fpdf import FPDF  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
-from app.charts import OKABE_ITO, VERMILION  # noqa: E402
+from app.services.charts import OKABE_ITO, VERMILION  # noqa: E402
 
 TITLE = "Chasm adoption forecast"
 

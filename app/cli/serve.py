@@ -14,7 +14,7 @@ import typer
 
 from app.cli import app
 
-APP_MAIN = Path(__file__).resolve().parent / "main.py"
+APP_MAIN = Path(__file__).resolve().parents[1] / "web" / "main.py"
 users_app = typer.Typer(help="Accounts of the web app (viewer, editor, admin).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
@@ -25,7 +25,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _engine():  # type: ignore[no-untyped-def]
-    from app.cli_store import _store
+    from app.cli.store import _store
 
     return _store()
 

@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from app import resources
-from app.views._intervention_form import intervention_log
+from app.web import resources
+from app.web.components.intervention_form import intervention_log
 from db.errors import IngestError
 from db.ingest import ingest_bytes
 

@@ -94,7 +94,7 @@ CHECK_DEVIATION = "check-deviation"
 
 def refresh_forecast_job() -> list[InboxOutcome]:
     """Job `refresh-forecast`: recalibrate on new data and store a forecast snapshot."""
-    from app.forecasting import refresh_forecast
+    from app.services.forecasts import refresh_forecast
 
     engine = get_engine()
     require_current_schema(engine)
@@ -106,7 +106,7 @@ def refresh_forecast_job() -> list[InboxOutcome]:
 
 def check_deviation_job() -> list[InboxOutcome]:
     """Job `check-deviation`: alert when adoption leaves the forecast's 80% band two weeks running."""
-    from app.forecasting import check_deviation, email_notifier
+    from app.services.alerts import check_deviation, email_notifier
 
     engine = get_engine()
     require_current_schema(engine)

@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from app import charts, resources
-from app.realvsim import recorded_toml
-from app.simulator import preset_names, preset_toml
-from app.views._chart import show_chart
+from app.services import charts
+from app.services.realvsim import recorded_toml
+from app.services.simulator import preset_names, preset_toml
+from app.web import resources
+from app.web.components.chart import show_chart
 from db.saved_scenarios import scenario_toml
 
 st.title("Real vs simulated")

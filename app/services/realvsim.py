@@ -24,7 +24,7 @@ LOOK_AHEAD_WEEKS = 26
 
 def recorded_toml(engine: Engine) -> str:
     """The rollout as recorded (stored headcounts and the intervention log), as scenario TOML."""
-    from app.forecasting import recorded_scenario
+    from app.services.recorded import recorded_scenario
     from model.scenario import scenario_to_toml
 
     return scenario_to_toml(recorded_scenario(engine))
@@ -71,7 +71,7 @@ def compare_real_simulated(engine: Engine, scenario: Scenario | str, runs: int =
         LookupError: no metrics are stored.
     """
     if isinstance(scenario, str):
-        from app.simulator import parse
+        from app.services.simulator import parse
 
         scenario = parse(scenario)[0]
     real = _stored_real(engine)
@@ -98,7 +98,7 @@ def compare_calibrated(engine: Engine, runs: int = 100, *, seed: int = 0) -> dic
     Raises:
         LookupError: no metrics, or no calibration of the whole organisation stored yet.
     """
-    from app.forecasting import stored_calibration
+    from app.services.calibration import stored_calibration
     from db.forecasts import latest_calibration
     from model.forecast import hindcast
 

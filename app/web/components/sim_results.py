@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from app import charts, resources
-from app.views._chart import show_chart
+from app.services import charts
+from app.web import resources
+from app.web.components.chart import show_chart
 
 MAX_COMPARED = 4
 

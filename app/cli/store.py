@@ -165,7 +165,7 @@ def scheduler(
     run_once: Annotated[Job | None, typer.Option(help="Run this job now and exit.")] = None,
 ) -> None:
     """Run the scheduler (its own process; one per database), or one job now."""
-    from app.jobs_store import JOBS, run_scheduler
+    from app.jobs import JOBS, run_scheduler
     from db.errors import SchedulerLockedError
 
     _store()

@@ -7,8 +7,8 @@ table; "Save the log" stores every change in one transaction through `db.interve
 import pandas as pd
 import streamlit as st
 
-from app import resources
-from app.forecasting import describe_replay
+from app.services.recorded import describe_replay
+from app.web import resources
 from db.errors import IngestError
 from db.interventions import INTERVENTION_KINDS, save_intervention_log
 

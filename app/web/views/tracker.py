@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from app import auth, charts, resources
-from app.tracker import OVERALL
-from app.views._chart import show_chart
+from app.services import charts
+from app.services.tracker import OVERALL
+from app.web import auth, resources
+from app.web.components.chart import show_chart
 from db.forecasts import acknowledge_alert
 
 settings = resources.settings()

@@ -35,8 +35,9 @@ def forecast(
     from model.series import forecast_series, read_series
 
     if series is None:
-        from app.forecasting import forecast_document, recorded_scenario, week_of
-        from app.settings import ForecastSettings
+        from app.services.forecasts import forecast_document
+        from app.services.recorded import recorded_scenario, week_of
+        from app.services.settings import ForecastSettings
         from model.plan import load_plan
 
         engine = _store()
@@ -68,7 +69,7 @@ def forecast(
 
 
 def _store():  # type: ignore[no-untyped-def]
-    from app.cli_store import _store as store
+    from app.cli.store import _store as store
 
     return store()
 
@@ -98,7 +99,7 @@ def calibrate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Fit the model's behaviour to the stored weekly metrics and store the posterior."""
-    from app.forecasting import calibrate_store
+    from app.services.calibration import calibrate_store
     from model.calibrate import CalibrationError
 
     engine = _store()
@@ -126,8 +127,8 @@ def backtest(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Rolling-origin backtest of the model and the Bass baseline on the stored history."""
-    from app.forecasting import backtest as run_backtest
-    from app.forecasting import backtest_sentence
+    from app.services.backtests import backtest as run_backtest
+    from app.services.backtests import backtest_sentence
     from model.calibrate import CalibrationError
 
     try:

@@ -10,7 +10,7 @@ import typer
 
 from app.cli import app
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "seed_data" / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "seed_data" / "scenarios"
 
 
 def _month_rows(result) -> list[tuple[int, int, float, float, float]]:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app.charts import frame_height
+from app.services.charts import frame_height
 
 
 def show_chart(chart, where=None) -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from app.settings import AppSettings
+from app.services.settings import AppSettings
 
 READ_TTL_SECONDS = 300
 
@@ -36,7 +36,7 @@ def weekly_metrics(facility: str | None = None) -> pd.DataFrame:
 
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
 def tracker_view(target: float, inactive_weeks: int):
-    from app.tracker import tracker_view as build
+    from app.services.tracker import tracker_view as build
     from db.queries import technician_weeks
 
     return build(weekly_metrics(), technician_weeks(engine()), target=target,
@@ -80,7 +80,7 @@ def users() -> pd.DataFrame:
 
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
 def latest_forecast(facility: str | None = None) -> dict | None:
-    from app.forecasting import latest_forecast as read
+    from app.services.forecasts import latest_forecast as read
 
     return read(engine(), facility)
 
@@ -88,28 +88,28 @@ def latest_forecast(facility: str | None = None) -> dict | None:
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=32)
 def simulate(scenario_toml: str, runs: int, seed: int):
     """An ensemble's summaries, cached by the scenario's exact text, runs and seed."""
-    from app.simulator import simulate as run
+    from app.services.simulator import simulate as run
 
     return run(scenario_toml, runs=runs, seed=seed)
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=16)
 def network_picture(scenario_toml: str, facility: int, week: int, seed: int):
-    from app.simulator import network_snapshot
+    from app.services.simulator import network_snapshot
 
     return network_snapshot(scenario_toml, facility=facility, week=week, seed=seed)
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False, max_entries=8)
 def real_vs_simulated(scenario_toml: str, runs: int, seed: int) -> dict:
-    from app.realvsim import compare_real_simulated
+    from app.services.realvsim import compare_real_simulated
 
     return compare_real_simulated(engine(), scenario_toml, runs=runs, seed=seed)
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False, max_entries=4)
 def calibrated_vs_real(runs: int, seed: int) -> dict:
-    from app.realvsim import compare_calibrated
+    from app.services.realvsim import compare_calibrated
 
     return compare_calibrated(engine(), runs=runs, seed=seed)
 
@@ -124,14 +124,14 @@ def data_version() -> str:
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=8)
 def forecast_pdf(doc_key: str, _doc: dict) -> bytes:
     """The brief's PDF, built once per forecast document (keyed by its data version and time)."""
-    from app.brief import brief_pdf
+    from app.services.brief import brief_pdf
 
     return brief_pdf(_doc)
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=8)
 def forecast_png(doc_key: str, _doc: dict) -> bytes:
-    from app.brief import chart_png
+    from app.services.brief import chart_png
 
     return chart_png(_doc)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import auth
+from app.web import auth
 
 
 def main() -> None:

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from app import resources
-from app.simulator import form_to_toml, preset_toml
-from app.views._sim_inputs import gather, load_into_state
-from app.views._sim_library import load_section, save_section
-from app.views._sim_results import results
+from app.services.simulator import form_to_toml, preset_toml
+from app.web import resources
+from app.web.components.sim_inputs import gather, load_into_state
+from app.web.components.sim_library import load_section, save_section
+from app.web.components.sim_results import results
 from model.scenario import ScenarioError
 
 account = st.session_state["account"]

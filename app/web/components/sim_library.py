@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from app import resources
-from app.simulator import preset_names, preset_toml
-from app.views._sim_inputs import load_into_state
+from app.services.simulator import preset_names, preset_toml
+from app.web import resources
+from app.web.components.sim_inputs import load_into_state
 from db.saved_scenarios import ScenarioNotFound, delete_scenario, save_scenario, scenario_toml
 from model.scenario import ScenarioError
 

@@ -1,0 +1,59 @@
+"""Calibration of the model to the stored series, and where its batches run."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+from sqlalchemy import Engine
+
+from app.services.recorded import observed_series, recorded_scenario
+from db import forecasts as store
+from model.abc import Posterior
+from model.calibrate import Calibration, calibrate
+from model.parallel import DaskCluster, Executor, LocalPool
+from model.scenario import (
+    scenario_from_toml,
+    scenario_to_toml,
+)
+
+_EXECUTORS: dict[str, Executor] = {}
+
+
+def executor_from_env() -> Executor:
+    """Where calibration batches run: the Dask cluster at CHASM_DASK_ADDRESS, else a local pool.
+
+    Built once per process (and per address); the same seed gives the same result on either.
+    """
+    address = os.environ.get("CHASM_DASK_ADDRESS", "")
+    if address not in _EXECUTORS:
+        _EXECUTORS[address] = DaskCluster(address) if address else LocalPool()
+    return _EXECUTORS[address]
+
+
+def calibrate_store(engine: Engine, *, facility: str | None = None, until: int | None = None,
+                    seed: int = 0, quick: bool = False) -> tuple[int, Calibration]:
+    """Fit the model to the stored series (up to week `until`) and store the posterior.
+
+    Returns:
+        The stored calibration's id and the calibration.
+    """
+    series = observed_series(engine, facility)
+    y = series["active_share"].to_numpy()[: until or None]
+    scenario = recorded_scenario(engine, facility)
+    start = time.perf_counter()
+    settings = {"particles": 120, "generations": 3, "max_simulations": 5000} if quick else {}
+    cal = calibrate(scenario, y, seed=seed, executor=executor_from_env(), **settings)
+    cal_id = store.store_calibration(
+        engine, facility=facility, data_version=store.data_version(engine), observed=y.tolist(),
+        posterior=cal.posterior.to_dict(), scenario_toml=scenario_to_toml(scenario),
+        seconds=time.perf_counter() - start)
+    return cal_id, cal
+
+
+def stored_calibration(row: dict) -> Calibration:
+    """Rebuild a calibration from its stored row."""
+    scenario = scenario_from_toml(row["scenario_toml"], name="recorded")
+    return Calibration(scenario, np.asarray(row["observed"], dtype=float), "active",
+                       Posterior.from_dict(row["posterior"]))

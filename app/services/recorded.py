@@ -1,0 +1,118 @@
+"""The recorded rollout: observed shares from the store and the intervention log replayed as levers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from db.queries import interventions as logged_interventions
+from db.queries import weekly_metrics
+from model.calibrate import CalibrationError
+from model.scenario import (
+    Champions,
+    Intervention,
+    Scenario,
+    load_scenario,
+)
+
+ROLLOUT = Path(__file__).resolve().parents[2] / "seed_data" / "scenarios" / "rollout.toml"
+
+
+# What a logged intervention of each kind did to the levers, when the log gives no settings.
+KIND_SETTINGS: dict[str, dict] = {
+    "cmms_integration": {"friction_minutes": 0.5},
+    "kpi_change": {"kpi": "downtime_prevented"},
+    "training_wave": {"training_per_week": 20, "training_hours": 8.0, "training_mode": "hands_on"},
+    "transparency": {"transparency": 0.8},
+    "support": {"support": 0.5},
+}
+
+
+def replayed_settings(kind: str, settings: dict | None) -> dict:
+    """The lever values a logged intervention sets when the forecast replays it: its own, else the kind's."""
+    return dict(settings if isinstance(settings, dict) else KIND_SETTINGS.get(kind, {}))
+
+
+def describe_replay(kind: str, settings: dict | None) -> str:
+    """What the forecast replays for one log entry, in words ("" for nothing)."""
+    values = replayed_settings(kind, settings)
+    parts = [f"{k} = {v:g}" if isinstance(v, int | float) else f"{k} = {v}" for k, v in values.items()]
+    if kind == "champions":
+        parts.append("1 champion per 12 technicians, in every facility")
+    return ", ".join(parts)
+
+
+def observed_series(engine: Engine, facility: str | None = None) -> pd.DataFrame:
+    """Weekly active share from the stored metrics: week (1 = first stored week), week_start, share.
+
+    Raises:
+        CalibrationError: no metrics (for the facility).
+    """
+    metrics = weekly_metrics(engine, facility=facility)
+    if metrics.empty:
+        where = f" for facility {facility!r}" if facility else ""
+        raise CalibrationError(f"no weekly metrics stored{where}: upload a file or load the demo")
+    weekly = metrics.groupby("week_start")[["active_users", "technicians"]].sum().sort_index()
+    frame = pd.DataFrame({"week_start": weekly.index,
+                          "active_share": (weekly["active_users"] / weekly["technicians"]).astype(float)})
+    frame.insert(0, "week", np.arange(1, len(frame) + 1))
+    return frame.reset_index(drop=True)
+
+
+def recorded_scenario(engine: Engine, facility: str | None = None) -> Scenario:
+    """The rollout as it happened: stored headcounts and the intervention log on the rollout preset.
+
+    Facility-scoped log entries apply only to that facility's fit; kinds without lever settings
+    (communications, reviews) change nothing in the model.
+    """
+    metrics = weekly_metrics(engine, facility=facility)
+    if metrics.empty:
+        raise CalibrationError(f"no weekly metrics stored for facility {facility!r}" if facility
+                               else "no weekly metrics stored: upload a file or load the demo")
+    first_week = metrics["week_start"].min()
+    latest = metrics[metrics["week_start"] == metrics["week_start"].max()]
+    base = load_scenario(ROLLOUT)
+    headcount = int(latest["technicians"].sum())
+    org = replace(base.organisation, technicians=headcount, facilities=int(latest["facility"].nunique()),
+                  pilot_technicians=min(base.organisation.pilot_technicians, headcount // 4))
+    log = logged_interventions(engine)
+    items = []
+    for row in log.itertuples():
+        scoped = isinstance(row.facility, str)
+        if scoped and (facility is None or row.facility.casefold() != facility.casefold()):
+            continue
+        week = (pd.Timestamp(row.week_start) - pd.Timestamp(first_week)).days // 7 + 1
+        if week < 1:
+            continue
+        settings = replayed_settings(row.kind, row.settings)
+        champions = None
+        if row.kind == "champions":
+            count = max(1, org.technicians // 12)
+            champions = Champions(count=min(count, org.technicians), strategy="facility")
+        if settings or champions:
+            items.append(Intervention(week=int(week), levers=settings, champions=champions,
+                                      label=row.description or row.kind))
+    weeks = int(metrics["week_start"].nunique()) + 260
+    return replace(base, name=f"recorded ({facility or 'all facilities'})", organisation=org,
+                   interventions=tuple(sorted(items, key=lambda i: i.week)), weeks=weeks)
+
+
+def week_of(engine: Engine, when: str, facility: str | None = None) -> int:
+    """A rollout week from a week number or an ISO date (week 1 = the first stored week).
+
+    Raises:
+        CalibrationError: neither a whole number nor a date.
+    """
+    if when.strip().isdigit():
+        return int(when)
+    try:
+        day = pd.Timestamp(date.fromisoformat(when.strip()))
+    except ValueError:
+        raise CalibrationError(f"--by {when!r}: give a week number or a date like 2027-06-30") from None
+    first = pd.Timestamp(observed_series(engine, facility)["week_start"].iloc[0])
+    return int((day - first).days // 7 + 1)
