@@ -20,7 +20,9 @@ run: setup
 	$(VENV)/bin/chasm serve --port $(or $(PORT),8501)
 
 lint: setup
-	$(VENV)/bin/ruff check app model db tests bench
+	$(VENV)/bin/ruff check app model db seed_data devtools tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 browser:
 	.ci/install-browser

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import select
 
 from db.config import get_settings
 from db.engine import get_engine
@@ -29,6 +31,9 @@ from db.migrate import require_current_schema
 log = logging.getLogger("chasm.jobs")
 INGEST_INBOX = "ingest-inbox"
 _SKIPPED_SUFFIXES = (".part", ".tmp", ".crdownload")
+CRASHED = ("{name} could not be ingested: {reason}\n"
+           "Nothing was stored. The scheduler's log has the details; once the cause is fixed, put the "
+           "file back in the inbox.\n")
 
 
 @dataclass(frozen=True)
@@ -45,13 +50,18 @@ def ingest_inbox(inbox_dir: str | None = None) -> list[InboxOutcome]:
     """Job `ingest-inbox`: ingest every file waiting in the inbox, oldest name first.
 
     Accepted files go to `processed/`, rejected ones to `failed/` with `<name>.errors.txt` and
-    `<name>.errors.json` beside them. A file moves only after its transaction committed; if
-    anything else goes wrong it stays in the inbox to be retried next run.
+    `<name>.errors.json` beside them. A file whose ingest crashes (anything but a rejection) goes
+    to `failed/` too, with the reason in `<name>.errors.txt`, after its first try: it is never
+    retried by itself. The kept files hold raw technician ids, so each run first deletes those
+    older than `CHASM_RAW_FILE_RETENTION_DAYS` (default 30).
     """
-    inbox = Path(inbox_dir) if inbox_dir else get_settings().resolved_inbox_dir
+    settings = get_settings()
+    inbox = Path(inbox_dir) if inbox_dir else settings.resolved_inbox_dir
     engine = get_engine()
     require_current_schema(engine)
     inbox.mkdir(parents=True, exist_ok=True)
+    for deleted in purge_raw_files(inbox, settings.raw_file_retention_days):
+        log.info("deleted %s (kept longer than %d days)", deleted, settings.raw_file_retention_days)
     waiting = sorted(p for p in inbox.iterdir() if _is_upload(p))
     return [outcome for path in waiting if (outcome := _ingest_one(engine, path)) is not None]
 
@@ -72,9 +82,13 @@ def _ingest_one(engine, path: Path) -> InboxOutcome | None:  # type: ignore[no-u
         return InboxOutcome(path.name, "rejected", target, f"{len(errors)} problem(s)")
     except FileNotFoundError:
         return None  # another run took it
-    except Exception:
-        log.exception("could not ingest %s; leaving it in the inbox", path)
-        return InboxOutcome(path.name, "error", None, "left in the inbox to retry")
+    except Exception as error:
+        log.exception("could not ingest %s; moving it to failed/", path)
+        target = _move(path, path.parent / "failed")
+        reason = f"{type(error).__name__}: {error}"
+        Path(f"{target}.errors.txt").write_text(CRASHED.format(name=path.name, reason=reason),
+                                                encoding="utf-8")
+        return InboxOutcome(path.name, "error", target, f"moved to failed/ ({reason})")
     target = _move(path, path.parent / "processed")
     summary = f"{report.inserted} inserted, {report.updated} updated, {report.unchanged} unchanged"
     return InboxOutcome(path.name, "accepted", target, summary)
@@ -85,7 +99,30 @@ def _move(path: Path, folder: Path) -> Path:
     target = folder / path.name
     if target.exists():
         target = folder / f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{path.name}"
-    return Path(shutil.move(path, target))
+    moved = Path(shutil.move(path, target))
+    os.utime(moved)  # the retention period counts from now, not from when the file was written
+    return moved
+
+
+def purge_raw_files(inbox: Path, retention_days: int, now: datetime | None = None) -> list[Path]:
+    """Delete the files in `processed/` and `failed/` older than `retention_days` (by modification time).
+
+    Args:
+        inbox: The inbox folder.
+        retention_days: How long a raw file (and its error report) is kept.
+        now: The time to count from (tests); default now.
+
+    Returns:
+        The deleted files.
+    """
+    cutoff = (now or datetime.now(UTC)).timestamp() - retention_days * 86_400
+    deleted = []
+    for folder in (inbox / "processed", inbox / "failed"):
+        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                deleted.append(path)
+    return deleted
 
 
 REFRESH_FORECAST = "refresh-forecast"
@@ -128,6 +165,7 @@ def build_scheduler(scheduler_class: type[BaseScheduler] = BlockingScheduler) ->
     """A scheduler whose jobs live in the store's own database, each under an explicit id."""
     settings = get_settings()
     job_store = SQLAlchemyJobStore(engine=get_engine())
+    _forget_other_jobs(job_store)
     scheduler = scheduler_class(jobstores={"default": job_store})
     scheduler.add_job(
         ingest_inbox,
@@ -146,6 +184,18 @@ def build_scheduler(scheduler_class: type[BaseScheduler] = BlockingScheduler) ->
                       replace_existing=True, coalesce=True, misfire_grace_time=6 * 3600)
     scheduler.add_listener(_after_ingest, EVENT_JOB_EXECUTED)
     return scheduler
+
+
+def _forget_other_jobs(job_store: SQLAlchemyJobStore) -> None:
+    """Delete stored jobs that are not ours (e.g. of an older version), unread: they may no longer
+    unpickle, and must not run. Ours are rewritten by `replace_existing`, whatever they held."""
+    table = job_store.jobs_t
+    table.create(job_store.engine, checkfirst=True)
+    with job_store.engine.begin() as conn:
+        others = conn.execute(select(table.c.id).where(table.c.id.not_in(list(JOBS)))).scalars().all()
+        conn.execute(table.delete().where(table.c.id.in_(others)))
+    for job_id in others:
+        log.warning("removed the stored job %r: not one of this version's jobs", job_id)
 
 
 def run_scheduler() -> None:

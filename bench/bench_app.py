@@ -32,7 +32,7 @@ FAN_CHANGED_JS = """(old) => {
 
 def _tracker_paint(app, role: str = "viewer") -> float:
     """Seconds from the click on Sign in to the tracker painted (metrics shown, charts drawn)."""
-    from tests.browser.harness import ACCOUNTS
+    from devtools.browser import ACCOUNTS
 
     name, password = ACCOUNTS[role]
     page = app.page
@@ -99,7 +99,7 @@ def _in_process_seconds() -> tuple[float, float]:
 
 
 def run() -> list[dict]:
-    from tests.browser.harness import CHROMIUM_ARGS, App, chromium_executable, new_page, start_server
+    from devtools.browser import CHROMIUM_ARGS, App, chromium_executable, new_page, start_server
 
     executable = chromium_executable()
     try:
@@ -131,10 +131,12 @@ def run() -> list[dict]:
                     app.page.context.close()
                 rows.append({"name": "app: tracker first paint, demo data (sign-in click to charts drawn)",
                              "median_s": statistics.median(warm), "target_s": 2.0, "n": TRACKER_REPEATS,
+                             "n_counts": "sign-ins, each in a new browser session on a warm server",
                              "note": f"chromium headless, new session each time; right after server "
                                      f"start (nothing cached): {cold:.2f} s"})
                 rows.append({"name": "app: tracker repaint from the menu (Forecast -> Tracker, signed in)",
                              "median_s": statistics.median(menu), "target_s": 2.0, "n": TRACKER_REPEATS,
+                             "n_counts": "menu clicks, one in each of those sessions",
                              "note": "click on Tracker in the sidebar to metrics shown and charts drawn"})
 
                 app = fresh_app()
@@ -151,6 +153,7 @@ def run() -> list[dict]:
     settled = [t[1] for t in timings]
     rows.append({"name": "app: 100-replicate what-if rerun, click to fan chart (Simulator, new seed)",
                  "median_s": statistics.median(charts), "target_s": 1.0, "n": WHATIF_REPEATS,
+                 "n_counts": "reruns with a new seed, in one session after its first run",
                  "note": f"whole page settled: {statistics.median(settled):.2f} s; first run of the "
                          f"session {first:.2f} s; in process, no browser: ensemble {ensemble:.2f} s, "
                          f"network picture {network:.2f} s (turnaround preset, 78 weeks)"})

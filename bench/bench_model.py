@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import resource
 import time
-from pathlib import Path
 
 import numpy as np
 
-from bench.timing import median_seconds
+import seed_data
+from bench.timing import median_seconds, timed_runs
 from model.behaviour import BEHAVIOUR_RANGES, Behaviour
 from model.calibrate import calibrate
 from model.ensemble import run_ensemble
 from model.forecast import forecast_plans
 from model.model import AdoptionModel
+from model.reference.oracle import run_oracle_ensemble
 from model.scenario import load_scenario, scenario_from_dict
-from tests.model.oracle import run_oracle_ensemble
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "seed_data" / "scenarios"
+SCENARIOS = seed_data.path("scenarios")
 
 
 def _peak_rss_mb() -> float:
@@ -37,7 +37,7 @@ def _ensemble_vs_oracle(name: str) -> dict:
     run_oracle_ensemble(spec, runs=100, weeks=78, seed=1, population=population)
     oracle = time.perf_counter() - start
     return {"name": f"ensemble: 100 replicates x 280 technicians x 78 weeks ({name})",
-            "median_s": fast, "target_s": 0.15, "n": 15,
+            "median_s": fast, "target_s": 0.15, "n": 15, "n_counts": timed_runs(),
             "note": f"per-agent Mesa oracle, same run, same process: {oracle:.1f} s (one run); "
                     f"speed-up {oracle / fast:.0f}x (target >= 50x)"}
 
@@ -47,18 +47,18 @@ def run() -> list[dict]:
     big = scenario_from_dict({"name": "big", "organisation": {"technicians": 100_000, "facilities": 300}})
     rows.append({"name": "one run: 100,000 technicians x 78 weeks (network built inside)",
                  "median_s": median_seconds(lambda: run_ensemble(big, runs=1, weeks=78, seed=2), repeats=5),
-                 "target_s": 1.0, "n": 5, "note": f"peak RSS so far {_peak_rss_mb():.0f} MB"})
+                 "target_s": 1.0, "n": 5, "n_counts": timed_runs(), "note": f"peak RSS so far {_peak_rss_mb():.0f} MB"})
     spec = load_scenario(SCENARIOS / "turnaround.toml")
     population = AdoptionModel(spec, rng=0).population
     rng = np.random.default_rng(0)
     draws = {k: rng.uniform(*BEHAVIOUR_RANGES[k], 1000)
              for k in ("base_utility", "w_trust", "w_social", "habit", "trust_loss_false_alarm")}
-    batch = Behaviour(**(Behaviour().as_dict() | draws))
+    batch = Behaviour().with_draws(draws, np.column_stack(list(draws.values())))
     rows.append({"name": "1,000 parameter sets x 280 technicians x 78 weeks (one batch, turnaround)",
                  "median_s": median_seconds(lambda: run_ensemble(spec, runs=1000, seed=3, behaviour=batch,
                                                                  population=population,
                                                                  record_facilities=False), repeats=5),
-                 "target_s": 2.0, "n": 5, "note": f"overall outcomes only (what calibration reads); "
+                 "target_s": 2.0, "n": 5, "n_counts": timed_runs(), "note": f"overall outcomes only (what calibration reads); "
                                                   f"peak RSS {_peak_rss_mb():.0f} MB"})
     observed = run_ensemble(spec, runs=1, seed=11).overall["active_share"][:, 0]
     calibrations = []
@@ -66,9 +66,9 @@ def run() -> list[dict]:
                              repeats=3, warmup=0)
     cal = calibrations[-1]
     rows.append({"name": "calibrate one 78-week series (ABC-SMC, default settings)",
-                 "median_s": seconds, "target_s": 30.0, "n": 3,
+                 "median_s": seconds, "target_s": 30.0, "n": 3, "n_counts": timed_runs(warmup=0),
                  "note": f"{cal.posterior.simulations} simulations, {len(cal.posterior.epsilons)} generations"})
     rows.append({"name": "forecast 26 weeks from a stored calibration (200 trajectories)",
                  "median_s": median_seconds(lambda: forecast_plans(cal, horizon=26), repeats=5),
-                 "target_s": 1.0, "n": 5, "note": "current plan; bands, target probability, costs"})
+                 "target_s": 1.0, "n": 5, "n_counts": timed_runs(), "note": "current plan; bands, target probability, costs"})
     return rows

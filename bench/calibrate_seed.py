@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 
+import seed_data
 from model.behaviour import Behaviour
 from model.ensemble import run_ensemble
 from model.scenario import load_scenario
@@ -34,11 +35,10 @@ def month_end(m: int) -> int:
 
 def evaluate(sets: dict[str, np.ndarray], reps: int, seed: int) -> np.ndarray:
     k = len(next(iter(sets.values())))
-    base = Behaviour().as_dict()
-    beh = Behaviour(**{n: np.repeat(sets[n], reps) if n in sets else base[n] for n in base})
+    beh = Behaviour().with_draws(sets, np.column_stack([np.repeat(v, reps) for v in sets.values()]))
     out = {}
     for name in ("pilot", "rollout", "turnaround"):
-        sc = load_scenario(f"seed_data/scenarios/{name}.toml")
+        sc = load_scenario(seed_data.path("scenarios", f"{name}.toml"))
         res = run_ensemble(sc, runs=k * reps, seed=seed, behaviour=beh)
         out[name] = res.overall["active_share"].reshape(sc.weeks, k, reps).mean(axis=2)
     p3 = out["pilot"][month_end(3) - 1]

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import seed_data
 from model.bass import fit_bass
 from model.behaviour import Behaviour
 from model.calibrate import CALIBRATED, calibrate
@@ -22,8 +23,7 @@ from model.ensemble import run_ensemble
 from model.scenario import load_scenario
 from model.series import forecast_series
 
-ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT.parent / "shared" / "reference_data"
+REFERENCE = seed_data.path("reference")
 US_HOUSEHOLDS_1989 = 92.8e6  # US Census, households in 1989: the cable curve's denominator
 
 
@@ -68,12 +68,12 @@ def evaluate(y: np.ndarray, seed: int = 0) -> dict:
 
 def coverage_trials(trials: int = 10, seed: int = 5) -> dict[str, float]:
     """Share of trials whose 90% interval covers each known parameter (simulated turnaround)."""
-    spec = load_scenario(ROOT / "seed_data" / "scenarios" / "turnaround.toml")
+    spec = load_scenario(seed_data.path("scenarios", "turnaround.toml"))
     rng = np.random.default_rng(seed)
     hits = {k: [] for k in CALIBRATED}
     for trial in range(trials):
         truth = {k: rng.uniform(lo + (hi - lo) * 0.2, hi - (hi - lo) * 0.2) for k, (lo, hi) in CALIBRATED.items()}
-        beh = Behaviour(**(Behaviour().as_dict() | truth))
+        beh = Behaviour().with_draws(truth, list(truth.values()))
         y = run_ensemble(spec, runs=1, seed=100 + trial, behaviour=beh).overall["active_share"][:60, 0]
         interval = calibrate(spec, y, seed=trial).posterior.interval(0.9)
         for k in truth:

@@ -17,3 +17,8 @@ def median_seconds(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) 
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def timed_runs(warmup: int = 1) -> str:
+    """What `n` counts for a `median_seconds` row: the timed calls, and the untimed ones before them."""
+    return f"timed runs after {warmup} untimed warm-up" if warmup else "timed runs, no warm-up"

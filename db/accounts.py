@@ -1,21 +1,33 @@
-"""Local accounts: argon2id password hashes, roles, and rate-limited, logged sign-ins."""
+"""Local accounts: argon2id password hashes, roles, and sign-ins logged and limited per name and address."""
 
 from __future__ import annotations
 
+import math
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
 
 from db.engine import write_transaction
-from db.models import SignIn, User
+from db.models import SignIn, SignInLock, User
 
 ROLES = ("viewer", "editor", "admin")
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
+MAX_LOCKOUT = timedelta(days=1)
+# A lock that ended this long ago no longer doubles the next one.
+BACKOFF_MEMORY = timedelta(days=1)
+UNKNOWN_CLIENT = "unknown"
+WRONG = "wrong user name or password"
 # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): about 30 ms per check here,
 # so a sign-in stays quick; the parameters live in each hash, so older hashes keep verifying.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
@@ -50,7 +62,7 @@ def add_user(engine: Engine, *, name: str, role: str, password: str) -> None:
     """
     _check(name, role, password)
     with write_transaction(engine) as conn:
-        if conn.execute(select(User.id).where(User.name == name)).first():
+        if conn.execute(select(col(User.id)).where(col(User.name) == name)).first():
             raise AccountError(f"user {name!r} already exists")
         conn.execute(insert(User).values(name=name, role=role, created_at=_now(),
                                          password_hash=_hasher.hash(password)))
@@ -64,7 +76,7 @@ def set_password(engine: Engine, *, name: str, password: str) -> None:
     """
     _check(name, password=password)
     with write_transaction(engine) as conn:
-        done = conn.execute(update(User).where(User.name == name).values(
+        done = conn.execute(update(User).where(col(User.name) == name).values(
             password_hash=_hasher.hash(password), must_change_password=False))
         if done.rowcount == 0:
             raise AccountError(f"user {name!r} does not exist")
@@ -78,13 +90,13 @@ def set_role(engine: Engine, *, name: str, role: str) -> None:
     """
     _check(name, role)
     with write_transaction(engine) as conn:
-        current = conn.execute(select(User.role).where(User.name == name)).scalar()
+        current = conn.execute(select(col(User.role)).where(col(User.name) == name)).scalar()
         if current is None:
             raise AccountError(f"user {name!r} does not exist")
-        admins = conn.execute(select(func.count()).where(User.role == "admin")).scalar()
+        admins = conn.execute(select(func.count()).where(col(User.role) == "admin")).scalar_one()
         if current == "admin" and role != "admin" and admins <= 1:
             raise AccountError(f"user {name!r} is the last admin; make someone else admin first")
-        conn.execute(update(User).where(User.name == name).values(role=role))
+        conn.execute(update(User).where(col(User.name) == name).values(role=role))
 
 
 def remove_user(engine: Engine, *, name: str) -> None:
@@ -94,32 +106,34 @@ def remove_user(engine: Engine, *, name: str) -> None:
         AccountError: no such user, or the last admin.
     """
     with write_transaction(engine) as conn:
-        role = conn.execute(select(User.role).where(User.name == name)).scalar()
+        role = conn.execute(select(col(User.role)).where(col(User.name) == name)).scalar()
         if role is None:
             raise AccountError(f"user {name!r} does not exist")
-        admins = conn.execute(select(func.count()).where(User.role == "admin")).scalar()
+        admins = conn.execute(select(func.count()).where(col(User.role) == "admin")).scalar_one()
         if role == "admin" and admins <= 1:
             raise AccountError(f"user {name!r} is the last admin and cannot be removed")
-        conn.execute(delete(User).where(User.name == name))
+        conn.execute(delete(User).where(col(User.name) == name))
 
 
 def users(engine: Engine) -> pd.DataFrame:
     """Accounts (name, role, created_at); never the hashes."""
     with engine.connect() as conn:
-        rows = conn.execute(select(User.name, User.role, User.created_at).order_by(User.name)).all()
+        rows = conn.execute(select(col(User.name), col(User.role), col(User.created_at))
+                            .order_by(col(User.name))).all()
     return pd.DataFrame(rows, columns=["name", "role", "created_at"])
 
 
 def must_change_password(engine: Engine, name: str) -> bool:
     """Whether the account still has a one-time password (the first start's generated admin one)."""
     with engine.connect() as conn:
-        return bool(conn.execute(select(User.must_change_password).where(User.name == name)).scalar())
+        query = select(col(User.must_change_password)).where(col(User.name) == name)
+        return bool(conn.execute(query).scalar())
 
 
 def role_of(engine: Engine, name: str) -> str | None:
     """The account's role, or None if there is no such account (e.g. for single sign-on)."""
     with engine.connect() as conn:
-        return conn.execute(select(User.role).where(User.name == name)).scalar()
+        return conn.execute(select(col(User.role)).where(col(User.name) == name)).scalar()
 
 
 def ensure_admin(engine: Engine, password: str | None = None) -> str | None:
@@ -133,36 +147,118 @@ def ensure_admin(engine: Engine, password: str | None = None) -> str | None:
         The generated one-time password, or None when admin existed or a password was given.
     """
     with engine.connect() as conn:
-        if conn.execute(select(User.id).where(User.name == "admin")).first():
+        if conn.execute(select(col(User.id)).where(col(User.name) == "admin")).first():
             return None
-    generated = None if password else secrets.token_urlsafe(12)
-    add_user(engine, name="admin", role="admin", password=password or generated)
-    if generated:
-        with write_transaction(engine) as conn:
-            conn.execute(update(User).where(User.name == "admin").values(must_change_password=True))
+    if password:
+        add_user(engine, name="admin", role="admin", password=password)
+        return None
+    generated = secrets.token_urlsafe(12)
+    add_user(engine, name="admin", role="admin", password=generated)
+    with write_transaction(engine) as conn:
+        conn.execute(update(User).where(col(User.name) == "admin").values(must_change_password=True))
     return generated
 
 
-def sign_in(engine: Engine, *, name: str, password: str, now: datetime | None = None) -> str:
+def sign_in(engine: Engine, *, name: str, password: str, client: str = UNKNOWN_CLIENT,
+            now: datetime | None = None) -> str:
     """Check a password, logging the attempt; returns the account's role.
 
+    Failures count per name *and* client address: five within 15 minutes lock that name from that
+    address for 15 minutes, each further lock twice as long (up to a day). Attempts during a lock
+    are refused unchecked and do not extend it. The count, the check and the log are one
+    transaction, so simultaneous attempts cannot all slip under the limit.
+
+    Args:
+        engine: The store's engine.
+        name: The user name typed.
+        password: The password typed.
+        client: The client's address as the web server saw it.
+        now: The time of the attempt (tests); default now.
+
     Raises:
-        SignInError: wrong name or password (one message for both), or too many recent failures.
+        SignInError: wrong name or password (one message for both), or a lock in force.
     """
-    now = now or _now()
-    with engine.connect() as conn:  # the password check runs outside the write lock
-        failures = conn.execute(select(func.count()).where(
-            SignIn.name == name, SignIn.success.is_(False), SignIn.at >= now - LOCKOUT)).scalar()
-        row = conn.execute(select(User.role, User.password_hash).where(User.name == name)).first()
-    ok = failures < MAX_FAILURES and row is not None and _verify(row.password_hash, password)
-    with write_transaction(engine) as conn:
-        conn.execute(insert(SignIn).values(name=name, at=now, success=ok))
-    if failures >= MAX_FAILURES:
-        raise SignInError(f"too many failed sign-ins for {name!r}; try again in "
-                          f"{int(LOCKOUT.total_seconds() // 60)} minutes")
-    if not ok:
-        raise SignInError("wrong user name or password")
-    return row.role
+    name_kept, client = _kept(name, 200), _kept(client or UNKNOWN_CLIENT, 64)
+    with _sign_in_transaction(engine) as conn:
+        lock = _locked_row(conn, name_kept, client)
+        now = now or _now()  # once the lock is ours, so a wait does not count as time passed
+        role, refusal = _attempt(conn, lock, name, name_kept, password, now)
+        conn.execute(insert(SignIn).values(name=name_kept, at=now, success=role is not None, client=client))
+    if role is None:
+        raise SignInError(refusal or WRONG)
+    return role
+
+
+def _kept(text: str, length: int) -> str:
+    """`text` as it can be stored: no NUL (PostgreSQL refuses it), at most `length` characters."""
+    return text.replace("\x00", "\ufffd")[:length]
+
+
+@contextmanager
+def _sign_in_transaction(engine: Engine) -> Iterator[Connection]:
+    """One sign-in's transaction, serialised with the other attempts on the same name and address.
+
+    SQLite: `BEGIN IMMEDIATE`, the database's write lock. PostgreSQL: a plain transaction in
+    which the (name, client) row lock serialises attempts on that pair only.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn = conn.execution_options(chasm_write=True)
+        with conn.begin():
+            yield conn
+
+
+def _attempt(conn: Connection, lock, name: str, name_kept: str, password: str,  # type: ignore[no-untyped-def]
+             now: datetime) -> tuple[str | None, str | None]:
+    """(role, None) for the right password, (None, why) otherwise; the lock row is updated."""
+    if lock.locked_until is not None and now < lock.locked_until:
+        return None, _locked_message(name, lock.locked_until - now)
+    row = None
+    if name == name_kept:  # a longer name (or one with NUL) cannot be an account
+        row = conn.execute(select(col(User.role), col(User.password_hash))
+                           .where(col(User.name) == name)).first()
+    # An unknown name costs a hash check too, so the time taken does not tell which names exist.
+    if _verify(row.password_hash if row else _dummy_hash(), password) and row is not None:
+        conn.execute(update(SignInLock).where(col(SignInLock.id) == lock.id).values(_CLEAR))
+        return row.role, None
+    conn.execute(update(SignInLock).where(col(SignInLock.id) == lock.id).values(_after_failure(lock, now)))
+    return None, WRONG
+
+
+# Lock rows are reset, never deleted: a concurrent attempt may be waiting on the row.
+_CLEAR = {"failures": 0, "window_start": None, "lockouts": 0, "locked_until": None}
+
+
+def _locked_row(conn: Connection, name: str, client: str):  # type: ignore[no-untyped-def]
+    """The pair's lock row, created if new and locked for this transaction (FOR UPDATE)."""
+    dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(dialect_insert(SignInLock).values(name=name, client=client, failures=0, lockouts=0)
+                 .on_conflict_do_nothing(index_elements=["name", "client"]))
+    query = select(SignInLock).where(col(SignInLock.name) == name, col(SignInLock.client) == client)
+    return conn.execute(query.with_for_update()).one()
+
+
+def _after_failure(lock, now: datetime) -> dict:  # type: ignore[no-untyped-def]
+    lockouts = lock.lockouts
+    if lock.locked_until is not None and now - lock.locked_until > BACKOFF_MEMORY:
+        lockouts = 0  # a lock long past no longer doubles the next one
+    fresh = lock.window_start is None or now - lock.window_start > LOCKOUT
+    failures = 1 if fresh else lock.failures + 1
+    if failures < MAX_FAILURES:
+        return {"failures": failures, "window_start": now if fresh else lock.window_start,
+                "lockouts": lockouts}
+    return {"failures": 0, "window_start": None, "lockouts": lockouts + 1,
+            "locked_until": now + lock_duration(lockouts + 1)}
+
+
+def lock_duration(lockouts: int) -> timedelta:
+    """How long the `lockouts`-th lock in a row lasts: 15 minutes, doubling, at most a day."""
+    return min(LOCKOUT * 2 ** (lockouts - 1), MAX_LOCKOUT)
+
+
+def _locked_message(name: str, remaining: timedelta) -> str:
+    minutes = max(1, math.ceil(remaining.total_seconds() / 60))
+    return f"too many failed sign-ins for {name!r}; try again in {minutes} minute{'s' * (minutes != 1)}"
 
 
 def _verify(hashed: str, password: str) -> bool:
@@ -172,9 +268,50 @@ def _verify(hashed: str, password: str) -> bool:
         return False
 
 
-def sign_ins(engine: Engine, limit: int = 200) -> pd.DataFrame:
-    """The latest sign-in attempts (name, at, success, method)."""
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(12))
+
+
+def unlock(engine: Engine, *, name: str, now: datetime | None = None) -> int:
+    """Lift every sign-in lock on an account, from every address, and forget its failures.
+
+    Args:
+        engine: The store's engine.
+        name: The account.
+        now: The time (tests); default now.
+
+    Returns:
+        How many addresses were locked out of it.
+
+    Raises:
+        AccountError: no such user.
+    """
+    now = now or _now()
+    with write_transaction(engine) as conn:
+        if conn.execute(select(col(User.id)).where(col(User.name) == name)).first() is None:
+            raise AccountError(f"user {name!r} does not exist")
+        locked = conn.execute(select(func.count()).select_from(SignInLock).where(
+            col(SignInLock.name) == name, col(SignInLock.locked_until) > now)).scalar_one()
+        conn.execute(update(SignInLock).where(col(SignInLock.name) == name).values(_CLEAR))
+    return locked
+
+
+def sign_in_locks(engine: Engine, now: datetime | None = None) -> pd.DataFrame:
+    """The locks in force now (name, client, locked_until, lockouts), soonest to end first."""
+    now = now or _now()
+    query = (select(col(SignInLock.name), col(SignInLock.client), col(SignInLock.locked_until),
+                    col(SignInLock.lockouts))
+             .where(col(SignInLock.locked_until) > now).order_by(col(SignInLock.locked_until)))
     with engine.connect() as conn:
-        rows = conn.execute(select(SignIn.name, SignIn.at, SignIn.success, SignIn.method)
-                            .order_by(SignIn.at.desc()).limit(limit)).all()
-    return pd.DataFrame(rows, columns=["name", "at", "success", "method"])
+        rows = conn.execute(query).all()
+    return pd.DataFrame(rows, columns=["name", "client", "locked_until", "lockouts"])
+
+
+def sign_ins(engine: Engine, limit: int = 200) -> pd.DataFrame:
+    """The latest sign-in attempts (name, at, success, method, client)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(col(SignIn.name), col(SignIn.at), col(SignIn.success), col(SignIn.method),
+                                   col(SignIn.client))
+                            .order_by(col(SignIn.at).desc()).limit(limit)).all()
+    return pd.DataFrame(rows, columns=["name", "at", "success", "method", "client"])

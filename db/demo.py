@@ -8,13 +8,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+import seed_data
 from db.config import get_settings
 from db.ingest import FACILITY_WEEK, TECHNICIAN_WEEK, IngestReport, ingest_file
 from db.interventions import read_interventions, record_interventions
 from db.migrate import upgrade
 from db.models import Facility
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "seed_data" / "demo"
+DEMO_DIR = seed_data.path("demo")
 DEMO_FILES = (("facility_weeks.csv", FACILITY_WEEK), ("technician_weeks.csv", TECHNICIAN_WEEK))
 
 

@@ -23,6 +23,8 @@ class Problem:
         return asdict(self)
 
     def __str__(self) -> str:
+        if self.row == 0 and self.column and not self.value:
+            return self.message  # a count of problems left out: "and 12 more problem(s) in column ..."
         if self.row == 0:
             return (
                 f"{self.column.capitalize()} '{self.value}': {self.message}"
@@ -55,13 +57,19 @@ class IngestError(StoreError):
     """An uploaded file was rejected; nothing was written to the metrics tables."""
 
     def __init__(
-        self, file_name: str, problems: list[Problem], warnings: list[Problem] | None = None
+        self,
+        file_name: str,
+        problems: list[Problem],
+        warnings: list[Problem] | None = None,
+        total: int | None = None,
     ) -> None:
         self.file_name = file_name
         self.problems = problems
         self.warnings = warnings or []
+        # Big reports keep the first problems of each column and say how many more there are.
+        self.total = len(problems) if total is None else total
         lines = "\n".join(f"  {p}" for p in problems)
-        super().__init__(f"{file_name} was rejected ({len(problems)} problem(s)):\n{lines}")
+        super().__init__(f"{file_name} was rejected ({self.total} problem(s)):\n{lines}")
 
     def as_json(self) -> dict:
         """The rejection in the `chasm ingest --json` shape."""

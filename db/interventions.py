@@ -5,24 +5,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, delete, insert, select, update
+from sqlmodel import col
 
 from db.engine import write_transaction
 from db.errors import IngestError, Problem
+from db.ingest.names import facility_key
 from db.ingest.upsert import create_facilities
-from db.models import Facility, Intervention
+from db.models import Facility, Intervention, table_of
 
-INTERVENTION_KINDS = (
-    "champions",
-    "cmms_integration",
-    "kpi_change",
-    "training_wave",
-    "communication",
-    "leadership",
-    "other",
-)
+INTERVENTION_KINDS: dict[str, str] = {
+    "champions": "Champions launched",
+    "cmms_integration": "AI embedded in the CMMS",
+    "kpi_change": "KPI change",
+    "training_wave": "Training wave",
+    "communication": "Communication",
+    "leadership": "Leadership action",
+    "other": "Other",
+}
+"""The kinds the log accepts, in the order they are offered, with their labels for people.
+
+What each kind does to the model's levers is app.services.recorded.KIND_SETTINGS (one entry per kind).
+"""
 _COLUMNS = ("week_start", "facility", "kind", "description")
 
 
@@ -45,7 +52,9 @@ def read_interventions(path: Path | str) -> pd.DataFrame:
     missing = [c for c in _COLUMNS if c not in frame.columns]
     problems = [Problem(1, c, "", "required column is missing") for c in missing]
     if not problems:
-        problems = [p for i, row in frame.iterrows() for p in _row_problems(int(i) + 2, row)]
+        # Line numbers as a person sees them in the file: the header is line 1.
+        problems = [p for number, (_, row) in enumerate(frame.iterrows(), start=2)
+                    for p in _row_problems(number, row)]
     if problems:
         raise IngestError(path.name, problems)
     frame["week_start"] = frame["week_start"].map(date.fromisoformat)
@@ -79,24 +88,24 @@ def record_interventions(engine: Engine, frame: pd.DataFrame) -> int:
         How many were new.
     """
     with write_transaction(engine) as conn:
-        known = dict(conn.execute(select(Facility.name_key, Facility.id)).all())
+        known = dict(conn.execute(select(col(Facility.name_key), col(Facility.id))).all())
         names = [n for n in frame["facility"].unique() if n]
-        create_facilities(conn, [n for n in names if n.casefold() not in known])
-        known = dict(conn.execute(select(Facility.name_key, Facility.id)).all())
+        create_facilities(conn, [n for n in names if facility_key(n) not in known])
+        known = dict(conn.execute(select(col(Facility.name_key), col(Facility.id))).all())
         existing = set(
             conn.execute(
                 select(
-                    Intervention.week_start,
-                    Intervention.facility_id,
-                    Intervention.kind,
-                    Intervention.description,
+                    col(Intervention.week_start),
+                    col(Intervention.facility_id),
+                    col(Intervention.kind),
+                    col(Intervention.description),
                 )
             ).all()
         )
         rows = [
             {
                 "week_start": row.week_start,
-                "facility_id": known[row.facility.casefold()] if row.facility else None,
+                "facility_id": known[facility_key(str(row.facility))] if row.facility else None,
                 "kind": row.kind,
                 "description": row.description,
             }
@@ -104,7 +113,7 @@ def record_interventions(engine: Engine, frame: pd.DataFrame) -> int:
         ]
         new = [r for r in rows if tuple(r.values()) not in existing]
         if new:
-            conn.execute(insert(Intervention.__table__), new)
+            conn.execute(insert(table_of(Intervention)), new)
     return len(new)
 
 
@@ -142,11 +151,11 @@ def save_intervention_log(engine: Engine, frame: pd.DataFrame, *, shown_ids: lis
     """
     rows = [_log_row(i + 1, row) for i, row in enumerate(frame.to_dict("records"))]
     with write_transaction(engine) as conn:
-        facilities = dict(conn.execute(select(Facility.name_key, Facility.id)).all())
-        stored = {r.id: r for r in conn.execute(select(Intervention.__table__)).all()}
+        facilities = dict(conn.execute(select(col(Facility.name_key), col(Facility.id))).all())
+        stored = {r.id: r for r in conn.execute(select(table_of(Intervention))).all()}
         problems = [p for _, _, found in rows for p in found]
         for number, values, _ in rows:
-            if values["facility"] and values["facility"].casefold() not in facilities:
+            if values["facility"] and facility_key(values["facility"]) not in facilities:
                 problems.append(Problem(number, "facility", values["facility"],
                                         "unknown facility: choose one with stored metrics, or leave it "
                                         "empty for the whole organisation"))
@@ -159,19 +168,19 @@ def save_intervention_log(engine: Engine, frame: pd.DataFrame, *, shown_ids: lis
         for _, values, _ in rows:
             record = {"week_start": values["week_start"], "kind": values["kind"],
                       "description": values["description"],
-                      "facility_id": (facilities[values["facility"].casefold()]
+                      "facility_id": (facilities[facility_key(values["facility"])]
                                       if values["facility"] else None)}
             if values["id"] is None:
-                conn.execute(insert(Intervention.__table__), [record])
+                conn.execute(insert(table_of(Intervention)), [record])
                 added += 1
             elif any(getattr(stored[values["id"]], k) != v for k, v in record.items()):
-                conn.execute(update(Intervention.__table__)
-                             .where(Intervention.__table__.c.id == values["id"]).values(**record))
+                conn.execute(update(table_of(Intervention))
+                             .where(table_of(Intervention).c.id == values["id"]).values(**record))
                 updated += 1
         kept = {values["id"] for _, values, _ in rows}
         gone = [i for i in shown_ids if i not in kept and i in stored]
         if gone:
-            conn.execute(delete(Intervention.__table__).where(Intervention.__table__.c.id.in_(gone)))
+            conn.execute(delete(table_of(Intervention)).where(table_of(Intervention).c.id.in_(gone)))
     return LogChanges(added, updated, len(gone))
 
 
@@ -182,7 +191,7 @@ def _missing(value: object) -> bool:
 def _log_row(number: int, row: dict) -> tuple[int, dict, list[Problem]]:
     """One editor row -> (its number, clean values, its problems)."""
     problems = []
-    week = row.get("week_start")
+    week: Any = row.get("week_start")  # a date, a datetime or text from the editor, or missing
     if _missing(week):
         problems.append(Problem(number, "week_start", "", "a week is required (YYYY-MM-DD)"))
         week = None

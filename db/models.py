@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Named constraints keep Alembic's batch mode (SQLite) able to alter them later.
@@ -154,6 +154,45 @@ class SignIn(SQLModel, table=True):
     at: datetime = Field(index=True)
     success: bool
     method: str = Field(default="password", max_length=16)
+    # The client's address as the web server saw it ("unknown" when it could not tell).
+    client: str = Field(default="unknown", max_length=64)
+
+
+class SignInLock(SQLModel, table=True):
+    """Recent failed sign-ins of one name from one client address, and the lock they earned.
+
+    Counted per (name, client) so a stranger elsewhere cannot lock an account out for everyone.
+    """
+
+    __tablename__ = "sign_in_lock"
+    __table_args__ = (UniqueConstraint("name", "client"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    client: str = Field(max_length=64)
+    failures: int = 0
+    # When the failures being counted began; older ones are forgotten.
+    window_start: datetime | None = None
+    # Locks so far without a success in between: each one lasts twice as long as the last.
+    lockouts: int = 0
+    locked_until: datetime | None = None
+
+
+class StoreKey(SQLModel, table=True):
+    """The store's pseudonym key (the HMAC key of technician ids): one row, kept with the data.
+
+    `key` is the key itself when the store holds it, or None when it comes from
+    `CHASM_PSEUDONYM_SECRET`; `fingerprint` tells the right key from a different one either way.
+    """
+
+    __tablename__ = "store_key"
+
+    id: int = Field(default=1, primary_key=True)
+    key: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    fingerprint: str = Field(max_length=64)
+    # random (made by the store), key-file (adopted from <data dir>/pseudonym.key) or secret.
+    source: str = Field(max_length=16)
+    created_at: datetime
 
 
 class SavedScenario(SQLModel, table=True):
@@ -208,3 +247,16 @@ class Alert(SQLModel, table=True):
     week_start: date | None = None
     message: str = Field(max_length=2000)
     acknowledged: bool = False
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model, for Core statements over all of its columns.
+
+    Args:
+        model: A `table=True` model.
+
+    Returns:
+        `model.__table__`, which SQLAlchemy sets when the class is mapped.
+    """
+    table: Table = model.__table__  # type: ignore[attr-defined]  # SQLModel's type hints leave it out
+    return table

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 from sqlalchemy import Engine, Select, func, select
+from sqlmodel import col
 
+from db.ingest.names import facility_key
 from db.ingest.upsert import SPECS
-from db.models import Facility, Intervention, TechnicianWeek, Upload, WeeklyMetric
+from db.models import Facility, Intervention, TechnicianWeek, Upload, WeeklyMetric, table_of
 
 WEEKLY_METRIC_COLUMNS = ("facility", "week_start", *SPECS["facility-week"].values)
 
@@ -18,7 +20,7 @@ def _frame(engine: Engine, query: Select) -> pd.DataFrame:
 
 
 def _facility_key(facility: str) -> str:
-    return " ".join(facility.split()).casefold()
+    return facility_key(facility)
 
 
 def weekly_metrics(engine: Engine, *, facility: str | None = None) -> pd.DataFrame:
@@ -31,18 +33,34 @@ def weekly_metrics(engine: Engine, *, facility: str | None = None) -> pd.DataFra
     Returns:
         Columns `facility`, `week_start` (date) and every metric; counts are nullable ints.
     """
-    metric_columns = [WeeklyMetric.__table__.c[c] for c in WEEKLY_METRIC_COLUMNS[1:]]
+    metric_columns = [table_of(WeeklyMetric).c[c] for c in WEEKLY_METRIC_COLUMNS[1:]]
     query = (
-        select(Facility.name.label("facility"), *metric_columns)
-        .join(Facility, Facility.id == WeeklyMetric.facility_id)
-        .order_by(Facility.name, WeeklyMetric.week_start)
+        select(col(Facility.name).label("facility"), *metric_columns)
+        .join(Facility, col(Facility.id) == col(WeeklyMetric.facility_id))
+        .order_by(col(Facility.name), col(WeeklyMetric.week_start))
     )
     if facility is not None:
-        query = query.where(Facility.name_key == _facility_key(facility))
+        query = query.where(col(Facility.name_key) == _facility_key(facility))
     frame = _frame(engine, query)
     hours = {"training_hours", "unplanned_downtime_hours"}
     dtypes = {c: "Float64" if c in hours else "Int64" for c in WEEKLY_METRIC_COLUMNS[2:]}
     return frame.astype(dtypes)
+
+
+def active_share(counts: pd.DataFrame) -> pd.Series:
+    """The active share of technicians, row by row: `active_users / technicians` as floats.
+
+    The one definition of a week's adoption (breadth), for one facility or summed over several.
+
+    Args:
+        counts: Rows with `active_users` and `technicians` (e.g. from `weekly_metrics`, or their
+            sums per week).
+
+    Returns:
+        The share per row; NaN where a count is missing or there were no technicians.
+    """
+    technicians = counts["technicians"].astype(float)
+    return counts["active_users"].astype(float) / technicians.where(technicians > 0)
 
 
 def technician_weeks(engine: Engine, *, facility: str | None = None) -> pd.DataFrame:
@@ -55,15 +73,15 @@ def technician_weeks(engine: Engine, *, facility: str | None = None) -> pd.DataF
     Returns:
         Columns `technician_key`, `facility`, `week_start` and the technician-week values.
     """
-    table = TechnicianWeek.__table__
+    table = table_of(TechnicianWeek)
     values = [table.c[c] for c in SPECS["technician-week"].values if c != "facility_id"]
     query = (
-        select(table.c.technician_key, Facility.name.label("facility"), table.c.week_start, *values)
-        .join(Facility, Facility.id == table.c.facility_id)
+        select(table.c.technician_key, col(Facility.name).label("facility"), table.c.week_start, *values)
+        .join(Facility, col(Facility.id) == table.c.facility_id)
         .order_by(table.c.week_start, table.c.technician_key)
     )
     if facility is not None:
-        query = query.where(Facility.name_key == _facility_key(facility))
+        query = query.where(col(Facility.name_key) == _facility_key(facility))
     return _frame(engine, query)
 
 
@@ -76,7 +94,7 @@ def uploads(engine: Engine) -> pd.DataFrame:
     Returns:
         One row per upload: id, file name, SHA-256, who, when, kind, counts, outcome.
     """
-    table = Upload.__table__
+    table = table_of(Upload)
     columns = [c for c in table.c if c.name != "error_report"]
     return _frame(engine, select(*columns).order_by(table.c.id.desc()))
 
@@ -90,11 +108,11 @@ def facilities(engine: Engine) -> pd.DataFrame:
     Returns:
         Columns `facility` and `weeks`, ordered by name.
     """
-    query = (
-        select(Facility.name.label("facility"), func.count(WeeklyMetric.id).label("weeks"))
-        .outerjoin(WeeklyMetric, WeeklyMetric.facility_id == Facility.id)
-        .group_by(Facility.id, Facility.name)
-        .order_by(Facility.name)
+    query: Select = (
+        select(col(Facility.name).label("facility"), func.count(col(WeeklyMetric.id)).label("weeks"))
+        .outerjoin(WeeklyMetric, col(WeeklyMetric.facility_id) == col(Facility.id))
+        .group_by(col(Facility.id), col(Facility.name))
+        .order_by(col(Facility.name))
     )
     return _frame(engine, query)
 
@@ -111,14 +129,14 @@ def interventions(engine: Engine) -> pd.DataFrame:
     """
     query = (
         select(
-            Intervention.id,
-            Intervention.week_start,
-            Facility.name.label("facility"),
-            Intervention.kind,
-            Intervention.description,
-            Intervention.settings,
+            col(Intervention.id),
+            col(Intervention.week_start),
+            col(Facility.name).label("facility"),
+            col(Intervention.kind),
+            col(Intervention.description),
+            col(Intervention.settings),
         )
-        .outerjoin(Facility, Facility.id == Intervention.facility_id)
-        .order_by(Intervention.week_start, Intervention.id)
+        .outerjoin(Facility, col(Facility.id) == col(Intervention.facility_id))
+        .order_by(col(Intervention.week_start), col(Intervention.id))
     )
     return _frame(engine, query)

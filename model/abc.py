@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -52,14 +53,14 @@ class Posterior:
         """N parameter sets resampled by weight."""
         return self.samples[rng.choice(len(self.weights), size=n, p=self.weights)]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain values, for storing."""
         return {"names": list(self.names), "samples": self.samples.tolist(),
                 "weights": self.weights.tolist(), "distances": self.distances.tolist(),
                 "epsilons": list(self.epsilons), "simulations": self.simulations}
 
     @classmethod
-    def from_dict(cls, data: dict) -> Posterior:
+    def from_dict(cls, data: dict[str, Any]) -> Posterior:
         """Rebuild from `to_dict`'s output."""
         return cls(tuple(data["names"]), np.asarray(data["samples"], dtype=float),
                    np.asarray(data["weights"], dtype=float), np.asarray(data["distances"], dtype=float),
@@ -96,7 +97,8 @@ def abc_smc(distance: Simulator, priors: dict[str, tuple[float, float]], *, part
     for _ in range(generations):
         eps = float(np.quantile(dist, quantile))
         cov = 2.0 * np.atleast_2d(np.cov(theta.T, aweights=weights)) + 1e-12 * np.eye(len(names))
-        acc_t, acc_d = [], []
+        acc_t: list[np.ndarray] = []
+        acc_d: list[np.ndarray] = []
         while sum(len(a) for a in acc_t) < particles and sims < max_simulations:
             parents = theta[rng.choice(particles, size=batch, p=weights)]
             proposal = parents + rng.multivariate_normal(np.zeros(len(names)), cov, size=batch)
@@ -127,4 +129,5 @@ def _kernel_mixture(points: np.ndarray, centres: np.ndarray, weights: np.ndarray
     inv_chol = np.linalg.inv(np.linalg.cholesky(cov))
     a, b = points @ inv_chol.T, centres @ inv_chol.T
     sq = (a**2).sum(axis=1)[:, None] + (b**2).sum(axis=1)[None, :] - 2.0 * a @ b.T
-    return np.exp(-0.5 * np.maximum(sq, 0.0)) @ weights
+    density: np.ndarray = np.exp(-0.5 * np.maximum(sq, 0.0)) @ weights
+    return density

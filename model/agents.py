@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mesa
 
 if TYPE_CHECKING:
     from model.model import AdoptionModel
+    from model.population import Population
 
 
 class AdopterState(Enum):
@@ -31,14 +32,14 @@ class Technician(mesa.Agent):
         self.index = index
         self.replicate = replicate
 
-    def _get(self, name: str):
+    def _get(self, name: str) -> Any:
         return self.model.engine.state[name][self.replicate, self.index]
 
     @property
     def facility(self) -> str:
         """The technician's facility name."""
-        pop = self.model.population
-        return pop.facility_names[pop.facility[self.index]]
+        pop: Population = self.model.population
+        return pop.facility_names[int(pop.facility[self.index])]
 
     @property
     def trust(self) -> float:

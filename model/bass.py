@@ -13,10 +13,11 @@ Forecast bands come from the residual spread, widening with the square root of t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares
+from scipy.optimize import OptimizeResult, least_squares
 from scipy.special import ndtri
 
 
@@ -56,7 +57,8 @@ class BassFit:
 
 def bass_curve(theta: np.ndarray, periods: np.ndarray) -> np.ndarray:
     """Integrate the model (RK4) and read the active share at the given periods."""
-    return bass_curves(np.asarray(theta, dtype=float)[None, :], periods)[0]
+    curve: np.ndarray = bass_curves(np.asarray(theta, dtype=float)[None, :], periods)[0]
+    return curve
 
 
 def bass_curves(thetas: np.ndarray, periods: np.ndarray) -> np.ndarray:
@@ -81,11 +83,14 @@ def bass_curves(thetas: np.ndarray, periods: np.ndarray) -> np.ndarray:
     return np.where(periods[None, :] < t0[:, None], 0.0, out)
 
 
-def _residuals_and_jacobian(y: np.ndarray, periods: np.ndarray):
-    """Residual function and its forward-difference Jacobian, all evaluated in one batch."""
-    cache: dict[bytes, np.ndarray] = {}
+ArrayFunction = Callable[[np.ndarray], np.ndarray]
 
-    def curves(theta: np.ndarray) -> np.ndarray:
+
+def _residuals_and_jacobian(y: np.ndarray, periods: np.ndarray) -> tuple[ArrayFunction, ArrayFunction]:
+    """Residual function and its forward-difference Jacobian, all evaluated in one batch."""
+    cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+
+    def curves(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         key = theta.tobytes()
         if key not in cache:
             steps = np.maximum(np.abs(theta) * 1e-5, 1e-7)
@@ -95,11 +100,13 @@ def _residuals_and_jacobian(y: np.ndarray, periods: np.ndarray):
         return cache[key]
 
     def fun(theta: np.ndarray) -> np.ndarray:
-        return curves(theta)[0][0] - y
+        residuals: np.ndarray = curves(theta)[0][0] - y
+        return residuals
 
     def jac(theta: np.ndarray) -> np.ndarray:
         values, steps = curves(theta)
-        return ((values[1:] - values[0]) / steps[:, None]).T
+        jacobian: np.ndarray = ((values[1:] - values[0]) / steps[:, None]).T
+        return jacobian
 
     return fun, jac
 
@@ -126,15 +133,14 @@ def fit_bass(shares: np.ndarray, *, discontinuance: bool = True) -> BassFit:
     n = y.size
     lower = [1e-6, 0.0, max(y.max() * 0.5, 1e-3), 0.0, -max(5.0, n / 4)]
     upper = [1.0, 5.0, 1.0, 1.0 if discontinuance else 1e-9, 1.0]
-    best = None
+    fits: list[OptimizeResult] = []
     for p0, q0, m_mult, t0 in ((0.03, 0.38, 1.2, 0.0), (0.01, 0.8, 1.5, 0.0), (0.1, 0.2, 1.05, 0.5),
                                (0.005, 0.5, 2.0, -max(5.0, n / 4) + 1)):
         x0 = np.clip([p0, q0, min(max(y.max() * m_mult, lower[2]), 1.0), 0.01 * discontinuance, t0],
                      np.array(lower) + 1e-9, np.array(upper) - 1e-9)
         fun, jac = _residuals_and_jacobian(y, periods)
-        res = least_squares(fun, x0, jac=jac, bounds=(lower, upper), max_nfev=300)
-        if best is None or res.cost < best.cost:
-            best = res
+        fits.append(least_squares(fun, x0, jac=jac, bounds=(lower, upper), max_nfev=300))
+    best = min(fits, key=lambda fit: fit.cost)  # the first of the lowest, as the starts are listed
     sigma = float(np.sqrt(np.mean(best.fun ** 2)))
     p, q, m, delta, t0 = (float(v) for v in best.x)
     return BassFit(p, q, m, delta, t0, sigma, n)

@@ -7,7 +7,8 @@ how a batch of parameter sets runs in one vectorised ensemble.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -124,6 +125,40 @@ class Behaviour:
                     "give one value or one per replicate")
             out[f.name] = value[:, None]
         return out
+
+    def with_draws(self, names: Iterable[str], draws: Any, *, ignore: Collection[str] = ()) -> Behaviour:
+        """This behaviour with the named parameters set from draws, the others kept.
+
+        The one way a parameter set, or a batch of them, becomes a Behaviour (calibration,
+        forecasting, benchmarks).
+
+        Args:
+            names: The parameter of each column of `draws`.
+            draws: A (K, P) array of K parameter sets (one replicate each: every named field
+                becomes an array of K values), or P single values (every named field a float).
+            ignore: Names in `names` that are not behaviour parameters (e.g. a series' time scale),
+                skipped with their column.
+
+        Returns:
+            A new Behaviour.
+
+        Raises:
+            ValueError: a name that is not a behaviour parameter, or draws that do not have one
+                column per name.
+        """
+        names = list(names)
+        values = np.asarray(draws, dtype=float)
+        if values.ndim not in (1, 2) or values.shape[-1] != len(names):
+            raise ValueError(f"draws of shape {values.shape}: need one column per name ({len(names)})")
+        known = {f.name for f in fields(self)}
+        changes: dict[str, Any] = {}
+        for i, name in enumerate(names):
+            if name in ignore:
+                continue
+            if name not in known:
+                raise ValueError(f"behaviour.{name}: unknown parameter (allowed: {', '.join(sorted(known))})")
+            changes[name] = float(values[i]) if values.ndim == 1 else values[:, i]
+        return replace(self, **changes)
 
     def as_dict(self) -> dict[str, Any]:
         """The parameters by name (floats or arrays)."""

@@ -48,8 +48,7 @@ class Calibration:
 
     def behaviour(self, thetas: np.ndarray) -> Behaviour:
         """Behaviour with one replicate per parameter set (others at the scenario's values)."""
-        base = self.scenario.behaviour.as_dict()
-        return Behaviour(**(base | {n: thetas[:, i] for i, n in enumerate(self.posterior.names)}))
+        return self.scenario.behaviour.with_draws(self.posterior.names, thetas)
 
 
 def check_series(observed: np.ndarray, *, what: str = "series") -> np.ndarray:
@@ -72,8 +71,7 @@ def check_series(observed: np.ndarray, *, what: str = "series") -> np.ndarray:
 def simulate_batch(scenario: Scenario, thetas: np.ndarray, names: tuple[str, ...], weeks: int,
                    seed: int, population: Population, observable: str = "active") -> np.ndarray:
     """Trajectories (K, weeks) of one replicate per parameter set."""
-    base = scenario.behaviour.as_dict()
-    beh = Behaviour(**(base | {n: thetas[:, i] for i, n in enumerate(names)}))
+    beh = scenario.behaviour.with_draws(names, thetas)
     result = run_ensemble(scenario, runs=len(thetas), weeks=weeks, seed=seed, behaviour=beh,
                           population=population, record_facilities=False)
     key = "active_share" if observable == "active" else "ever_share"

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from math import comb
+from typing import Any, Literal, TypedDict
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit, ndtri
 
 from model.behaviour import Behaviour
@@ -23,22 +25,46 @@ PILOT_COMPETENCE = 0.8  # 8 h hands-on (E5) then weeks of use
 DOWNTIME_REDUCTION_AT_FULL_USE = 0.35  # the pilot's result
 FLOAT = np.float32  # state precision: halves memory traffic; shares need no more
 
+FloatArray = NDArray[np.floating[Any]]
+BoolArray = NDArray[np.bool_]
+Params = dict[str, FloatArray]
+"""Behaviour parameters by name, each an (R, 1) column (`Behaviour.as_columns`)."""
 
-def rogers_category(z: np.ndarray) -> np.ndarray:
+
+class State(TypedDict):
+    """The replicates' state: (R, N) per technician, except the (R, 1) norm."""
+
+    z: FloatArray
+    threshold: FloatArray
+    static_utility: FloatArray
+    trust: FloatArray
+    fear: FloatArray
+    competence: FloatArray
+    depth: FloatArray
+    last_false_alarms: FloatArray
+    norm: FloatArray
+    active: BoolArray
+    ever: BoolArray
+    champion: BoolArray
+    wave_trained: BoolArray
+
+
+def rogers_category(z: ArrayLike) -> NDArray[np.intp]:
     """Adopter category 0..4 (innovator .. laggard) from innovativeness z ~ N(0, 1).
 
     Cut at +2, +1, 0, -1 standard deviations: 2.5 / 13.5 / 34 / 34 / 16 % (Rogers 2003).
     """
-    return np.digitize(-np.asarray(z), [-2.0, -1.0, 0.0, 1.0])
+    category: NDArray[np.intp] = np.digitize(-np.asarray(z), [-2.0, -1.0, 0.0, 1.0])
+    return category
 
 
-def training_gain(competence: np.ndarray, hours: float, mode: str, p: dict) -> np.ndarray:
+def training_gain(competence: FloatArray, hours: float, mode: str, p: Params) -> FloatArray:
     """E5: competence after `hours` of training, with diminishing returns."""
     efficacy = 1.0 if mode == "hands_on" else p["video_efficacy"]
     return competence + (1.0 - competence) * (1.0 - np.exp(-p["learn_rate_per_hour"] * efficacy * hours))
 
 
-def false_alarms(u: np.ndarray, alerts: int, precision: float) -> np.ndarray:
+def false_alarms(u: FloatArray, alerts: int, precision: float) -> FloatArray:
     """E7: false alarms among `alerts`, Binomial(alerts, 1 - precision), by inverse CDF of u.
 
     One uniform per technician-week keeps draws common across precisions: higher precision never
@@ -52,8 +78,8 @@ def false_alarms(u: np.ndarray, alerts: int, precision: float) -> np.ndarray:
     return n_false
 
 
-def update_trust(trust: np.ndarray, n_false: np.ndarray, alerts: int, transparency: float,
-                 p: dict, users: np.ndarray | float = 1.0) -> np.ndarray:
+def update_trust(trust: FloatArray, n_false: FloatArray, alerts: int, transparency: float,
+                 p: Params, users: BoolArray | float = 1.0) -> FloatArray:
     """E8: hits raise trust toward 1, false alarms (softened by transparency) pull it toward 0.
 
     Only users see alerts: `users` masks who did (and `n_false` is zero for the others).
@@ -63,25 +89,24 @@ def update_trust(trust: np.ndarray, n_false: np.ndarray, alerts: int, transparen
     return np.clip(trust + gain * (1.0 - trust) - loss * trust, 0.0, 1.0)
 
 
-def friction_effort(levers: Levers, p: dict) -> np.ndarray:
+def friction_effort(levers: Levers, p: Params) -> FloatArray:
     """E2: effort in utility units; a tickets-closed KPI makes every minute count more."""
     amplifier = 1.0 + p["kpi_friction_amplifier"] * (KPIS[levers.kpi] < 0)
     return p["w_friction"] * levers.friction_minutes / 5.0 * amplifier
 
 
-def static_utility(state: dict, p: dict) -> np.ndarray:
+def static_utility(z: FloatArray, threshold: FloatArray, p: Params) -> FloatArray:
     """The time-invariant part of E1: baseline, innovativeness and social threshold."""
-    return (p["base_utility"] - 0.5 * p["w_trust"] + p["w_innovativeness"] * state["z"]
-            - p["w_social"] * state["threshold"])
+    return p["base_utility"] - 0.5 * p["w_trust"] + p["w_innovativeness"] * z - p["w_social"] * threshold
 
 
-def trust_competence(state: dict, p: dict) -> np.ndarray:
+def trust_competence(state: State, p: Params) -> FloatArray:
     """w_trust T + w_comp C: shared by the usage decision (E1) and the depth of use (E11)."""
     return p["w_trust"] * state["trust"] + p["w_competence"] * state["competence"]
 
 
-def utility(state: dict, exposure: np.ndarray, coached: np.ndarray, levers: Levers, p: dict,
-            tc: np.ndarray | None = None) -> np.ndarray:
+def utility(state: State, exposure: FloatArray, coached: BoolArray, levers: Levers, p: Params,
+            tc: FloatArray | None = None) -> FloatArray:
     """E1: the weekly usage utility (logit of the probability of using the tool).
 
     U = base + w_innov z + w_trust (T - 0.5) + w_comp C + w_support support - felt effort
@@ -96,7 +121,7 @@ def utility(state: dict, exposure: np.ndarray, coached: np.ndarray, levers: Leve
                - effort * p["friction_foresight"] + p["w_norm"] * state["norm"])
     user_extra = -effort * (1.0 - p["friction_foresight"])
     tc = trust_competence(state, p) if tc is None else tc
-    u = (state["static_utility"] + columns + tc + user_extra * state["active"]
+    u: FloatArray = (state["static_utility"] + columns + tc + user_extra * state["active"]
          + p["w_social"] * exposure - p["w_fear"] * state["fear"])
     if state["last_false_alarms"].any():
         u -= p["false_alarm_shock"] * state["last_false_alarms"]
@@ -105,7 +130,7 @@ def utility(state: dict, exposure: np.ndarray, coached: np.ndarray, levers: Leve
     return u
 
 
-def depth_per_user(state: dict, levers: Levers, p: dict, tc: np.ndarray | None = None) -> np.ndarray:
+def depth_per_user(state: State, levers: Levers, p: Params, tc: FloatArray | None = None) -> FloatArray:
     """E11: share of a user's work orders done with the tool, from the week's trust and competence.
 
     depth = logistic(depth_base + w_comp (C - 0.5) + w_trust (T - 0.5) - effort)
@@ -147,14 +172,13 @@ class Engine:
         self.live = np.zeros((self.R, self.N), dtype=bool)
         self.everyone_live = False
         self.state = self._initial_state()
-        self.state["static_utility"] = static_utility(self.state, self.p).astype(FLOAT)
         self.uses_norm = bool(np.any(self.p["w_norm"] != 0))
         self.coached = np.zeros((self.R, self.N), dtype=bool)
         self.pending_champions: list[Champions] = []
         self.week = 0
 
     # ------------------------------------------------------------------ set-up
-    def _initial_state(self) -> dict:
+    def _initial_state(self) -> State:
         org, p, R, N = self.scenario.organisation, self.p, self.R, self.N
         u = self.rng.random((3, R, N))
         u0 = np.clip(u[0], 1e-12, 1 - 1e-12)
@@ -170,16 +194,20 @@ class Engine:
         trust = np.where(pilot, np.maximum(trust, PILOT_TRUST), trust)
         competence = np.where(pilot, PILOT_COMPETENCE, 0.0)
         active = pilot.copy()
-        f = lambda a: np.ascontiguousarray(a, dtype=FLOAT)  # noqa: E731
-        return {"last_false_alarms": np.zeros((R, N), dtype=FLOAT), "z": f(z),
-                "threshold": f(threshold), "trust": f(trust), "fear": f(fear),
-                "competence": f(competence), "active": active, "ever": active.copy(),
-                "champion": np.zeros((R, N), dtype=bool),
+
+        def f(a: ArrayLike) -> NDArray[np.float32]:
+            return np.ascontiguousarray(a, dtype=FLOAT)
+
+        z, threshold = f(z), f(threshold)
+        return {"last_false_alarms": np.zeros((R, N), dtype=FLOAT), "z": z, "threshold": threshold,
+                "static_utility": static_utility(z, threshold, p).astype(FLOAT),
+                "trust": f(trust), "fear": f(fear), "competence": f(competence),
+                "active": active, "ever": active.copy(), "champion": np.zeros((R, N), dtype=bool),
                 "wave_trained": np.zeros((R, N), dtype=bool), "depth": np.zeros((R, N), dtype=FLOAT),
                 "norm": np.zeros((R, 1), dtype=FLOAT)}
 
     # ------------------------------------------------------------------ levers
-    def set_levers(self, **changes) -> None:
+    def set_levers(self, **changes: Any) -> None:
         """Change levers from this week on (an intervention)."""
         self.levers = replace(self.levers, **changes)
 
@@ -363,7 +391,8 @@ class Engine:
         return np.concatenate([cells[:1], live[None], cells[1:]])
 
 
-CELL_SUMS = ("active", "depth", "ever", "trust", "competence")
+CELL_SUMS: tuple[Literal["active", "depth", "ever", "trust", "competence"], ...] = (
+    "active", "depth", "ever", "trust", "competence")
 SUMS = ("active", "live", "depth", "ever", "trust", "competence")
 
 
@@ -375,7 +404,7 @@ def outcome_shares(sums: np.ndarray, facility_sizes: np.ndarray,
     return _shares(sums.astype(np.float64), np.maximum(facility_sizes, 1).astype(np.float64))
 
 
-def _shares(sums: np.ndarray, n) -> dict[str, np.ndarray]:
+def _shares(sums: np.ndarray, n: float | np.ndarray) -> dict[str, np.ndarray]:
     active, live, depth, ever, trust, competence = np.moveaxis(sums, 1, 0)
     lapsed = ever - active
     n_live = np.maximum(live, 1.0)

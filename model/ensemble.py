@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,7 +58,7 @@ class EnsembleResult:
                 parts.append(frame)
         return pd.concat(parts, ignore_index=True)
 
-    def gates(self) -> list[dict]:
+    def gates(self) -> list[dict[str, float]]:
         """When each wave went live: mean and 5/95th percentile week, share of runs it opened."""
         out = []
         for w in range(self.wave_open_weeks.shape[1]):
@@ -108,7 +109,7 @@ def _stats_json(frame: pd.DataFrame) -> dict[str, list[float]]:
     return {col: [round(float(v), 6) for v in frame[col]] for col in JSON_STATS}
 
 
-def ensemble_to_json(result: EnsembleResult) -> dict:
+def ensemble_to_json(result: EnsembleResult) -> dict[str, Any]:
     """The `chasm simulate --json` document: overall and per-facility summaries per week."""
     return {
         "scenario": result.scenario.name,

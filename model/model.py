@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import mesa
@@ -29,9 +30,9 @@ class AdoptionModel(mesa.Model):
         record_facilities: collect per-facility outcomes (False: overall only, for calibration).
     """
 
-    def __init__(self, scenario: Scenario, *, replicates: int = 1, rng=None,
-                 behaviour: Behaviour | None = None, population: Population | None = None,
-                 record_facilities: bool = True):
+    def __init__(self, scenario: Scenario, *, replicates: int = 1,
+                 rng: int | np.random.Generator | None = None, behaviour: Behaviour | None = None,
+                 population: Population | None = None, record_facilities: bool = True):
         super().__init__(rng=rng)
         if replicates < 1:
             raise ValueError(f"replicates = {replicates}: run at least one replicate")
@@ -39,7 +40,7 @@ class AdoptionModel(mesa.Model):
         self.population = population or build_population(scenario.organisation, self.rng)
         self.engine = Engine(self.population, scenario, replicates, self.rng, behaviour,
                              record_facilities)
-        self._calendar = []  # strong references: Mesa's events hold weak ones
+        self._calendar: list[Callable[[], None]] = []  # strong references: Mesa's events hold weak ones
         if scenario.champions is not None:
             self._schedule(Intervention(week=1, champions=scenario.champions, label="champions"))
         for intervention in scenario.interventions:
@@ -84,7 +85,7 @@ class AdoptionModel(mesa.Model):
     def technicians(self, replicate: int = 0) -> list[Technician]:
         """Mesa agents viewing one replicate's technicians (created on demand)."""
         if not hasattr(self, "_agents_cache"):
-            self._agents_cache = {}
+            self._agents_cache: dict[int, list[Technician]] = {}
         if replicate not in self._agents_cache:
             self._agents_cache[replicate] = [Technician(self, i, replicate)
                                              for i in range(self.population.size)]

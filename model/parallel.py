@@ -6,6 +6,7 @@ results are put back in order: the same seed gives the same result whichever exe
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Protocol
@@ -18,7 +19,7 @@ CHUNK = 250  # parameter sets per task: big enough to stay vectorised, small eno
 class Executor(Protocol):
     """Maps a function over argument tuples and returns the results in order."""
 
-    def map(self, fn: Callable[..., Any], args: Iterable[tuple]) -> list[Any]:
+    def map(self, fn: Callable[..., Any], args: Iterable[tuple[Any, ...]]) -> list[Any]:
         """Apply fn(*a) for each a, in order."""
         ...
 
@@ -26,22 +27,29 @@ class Executor(Protocol):
 class InProcess:
     """Runs every task here, one after another."""
 
-    def map(self, fn: Callable[..., Any], args: Iterable[tuple]) -> list[Any]:
+    def map(self, fn: Callable[..., Any], args: Iterable[tuple[Any, ...]]) -> list[Any]:
         """Apply fn(*a) for each a, in order."""
         return [fn(*a) for a in args]
+
+
+# Workers start from a fresh interpreter (forkserver where the platform has it, else spawn), never
+# by fork: the web app and the scheduler are threaded, and forking a threaded process may deadlock.
+START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 class LocalPool:
     """A pool of worker processes on this machine (the default for calibration and sweeps)."""
 
-    def __init__(self, workers: int | None = None):
+    def __init__(self, workers: int | None = None, start_method: str = START_METHOD):
         self.workers = workers
+        self.start_method = start_method
         self._pool: ProcessPoolExecutor | None = None
 
-    def map(self, fn: Callable[..., Any], args: Iterable[tuple]) -> list[Any]:
+    def map(self, fn: Callable[..., Any], args: Iterable[tuple[Any, ...]]) -> list[Any]:
         """Apply fn(*a) for each a in worker processes, in order."""
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers)
+            context = multiprocessing.get_context(self.start_method)
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
         return list(self._pool.map(_star, [(fn, a) for a in args]))
 
     def close(self) -> None:
@@ -60,13 +68,14 @@ class DaskCluster:
         self.client = (address_or_client if isinstance(address_or_client, Client)
                        else Client(address_or_client))
 
-    def map(self, fn: Callable[..., Any], args: Iterable[tuple]) -> list[Any]:
+    def map(self, fn: Callable[..., Any], args: Iterable[tuple[Any, ...]]) -> list[Any]:
         """Apply fn(*a) for each a on the cluster, in order."""
         futures = [self.client.submit(fn, *a, pure=False) for a in args]
-        return self.client.gather(futures)
+        results: list[Any] = self.client.gather(futures)
+        return results
 
 
-def _star(item: tuple[Callable[..., Any], tuple]) -> Any:
+def _star(item: tuple[Callable[..., Any], tuple[Any, ...]]) -> Any:
     fn, args = item
     return fn(*args)
 

@@ -6,6 +6,7 @@ from an edge-list CSV. Technicians are ordered by facility so that per-facility 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import scipy.sparse as sp
 from model.scenario import Organisation, ScenarioError
 
 FACILITY_COLUMNS = ("facility", "site", "plant", "city")
+MAX_TECHNICIANS = 1_000_000
+"""The most technicians a scenario may have (`organisation.technicians`' range)."""
 
 
 @dataclass(frozen=True)
@@ -138,16 +141,21 @@ def load_population(path: str | Path, org: Organisation) -> Population:
     every technician is in one facility. Node ids may be any strings or numbers.
 
     Raises:
-        ScenarioError: the file is missing, empty or has fewer than two columns.
+        ScenarioError: the file is missing, unreadable, not UTF-8, not CSV, empty, has fewer than two
+            columns, a tie without both ends, or more technicians than a scenario may have.
     """
     path = Path(path)
-    try:
-        frame = pd.read_csv(path, dtype=str)
-    except FileNotFoundError:
-        raise ScenarioError(f"organisation.network = {str(path)!r}: no such edge-list file") from None
+    frame = _read_edge_list(path)
     if frame.shape[1] < 2 or frame.empty:
         raise ScenarioError(f"{path}: an edge list needs rows and two columns (from, to)")
     src, dst = frame.iloc[:, 0].str.strip(), frame.iloc[:, 1].str.strip()
+    blank = (src.isna() | dst.isna() | (src == "") | (dst == "")).to_numpy()
+    if blank.any():
+        line = int(np.argmax(blank)) + 2  # the header is line 1
+        raise ScenarioError(f"{path}: not an edge list (line {line}: a tie needs both ends, from and to)")
+    n_nodes = len(pd.unique(pd.concat([src, dst], ignore_index=True)))
+    if n_nodes > MAX_TECHNICIANS:
+        raise ScenarioError(f"{path}: {n_nodes:,} technicians in the edge list; at most {MAX_TECHNICIANS:,}")
     fac_col = next((c for c in frame.columns if c.strip().lower() in FACILITY_COLUMNS), None)
     node_fac = pd.Series(dtype=str)
     if fac_col is not None:
@@ -168,6 +176,27 @@ def load_population(path: str | Path, org: Organisation) -> Population:
     team = fac_index.copy()
     return Population(fac_index, team, pilot, _symmetric(rows, cols, n),
                       tuple(f"Facility {s}" for s in names), np.asarray(labels))
+
+
+def _read_edge_list(path: Path) -> pd.DataFrame:
+    """The edge list's cells as text; every way a file can fail to be a CSV is a ScenarioError."""
+    try:
+        return pd.read_csv(path, dtype=str, encoding="utf-8", encoding_errors="strict")
+    except FileNotFoundError:
+        raise ScenarioError(f"organisation.network = {str(path)!r}: no such edge-list file") from None
+    except UnicodeDecodeError as exc:
+        # pandas decodes in chunks: the position would be within one, so only the byte is named
+        raise ScenarioError(f"{path}: not an edge list (not UTF-8 text: byte "
+                            f"0x{exc.object[exc.start]:02x})") from None
+    except pd.errors.EmptyDataError:
+        raise ScenarioError(f"{path}: an edge list needs rows and two columns (from, to)") from None
+    except pd.errors.ParserError as exc:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        detail = (f"line {found[2]} has {found[3]} fields, the lines before it {found[1]}" if found
+                  else "not readable as CSV")
+        raise ScenarioError(f"{path}: not an edge list ({detail})") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
 def build_population(org: Organisation, rng: np.random.Generator) -> Population:

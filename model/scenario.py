@@ -6,15 +6,20 @@ range raises :class:`ScenarioError` naming the key, the value and what is allowe
 
 from __future__ import annotations
 
-import json
 import tomllib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import tomli_w
 
+import seed_data
 from model.behaviour import Behaviour
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 KPIS = {"tickets_closed": -1.0, "balanced": 0.0, "downtime_prevented": 1.0}
 TRAINING_MODES = ("video", "hands_on")
@@ -199,7 +204,7 @@ ORG_RANGES: dict[str, Any] = {
 }
 
 
-def _build_table(cls: type, table: Any, key: str, ranges: dict[str, Any]) -> Any:
+def _build_table[T: DataclassInstance](cls: type[T], table: Any, key: str, ranges: dict[str, Any]) -> T:
     if not isinstance(table, dict):
         raise ScenarioError(f"{key} = {table!r}: must be a table")
     names = {f.name for f in fields(cls)}
@@ -224,7 +229,8 @@ def _build_gate(table: Any, key: str) -> Gate:
 def _build_waves(items: Any, org: Organisation, weeks: int) -> tuple[Wave, ...]:
     if not isinstance(items, list):
         raise ScenarioError(f"waves = {items!r}: must be a list of tables ([[waves]])")
-    waves, seen = [], set()
+    waves: list[Wave] = []
+    seen: set[int] = set()
     for i, item in enumerate(items, start=1):
         key = f"waves[{i}]"
         if not isinstance(item, dict):
@@ -329,30 +335,91 @@ def scenario_from_dict(data: dict[str, Any], *, name: str = "scenario") -> Scena
                     champions, interventions, behaviour)
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Load and validate a scenario TOML file.
-
-    Relative edge-list paths in `organisation.network` are resolved against the file's folder.
+def parse_toml(text: str) -> dict[str, Any]:
+    """Parse scenario TOML text into a document.
 
     Raises:
-        ScenarioError: the file is missing, is not TOML, or has a bad key or value.
+        ScenarioError: not valid TOML, or nested too deeply to read.
+    """
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"not valid TOML ({exc})") from None
+    except RecursionError:  # tomllib recurses once per level of nesting
+        raise ScenarioError("not valid TOML (nested too deeply)") from None
+
+
+def network_folders(folder: Path | None = None, network_dirs: Sequence[str | Path] = ()) -> list[Path]:
+    """The folders an edge list may come from: the scenario's own, the shipped data and `network_dirs`."""
+    candidates = [*([folder] if folder is not None else []), seed_data.path(), *map(Path, network_dirs)]
+    folders: list[Path] = []
+    for candidate in candidates:
+        resolved = candidate.resolve()
+        if resolved not in folders:
+            folders.append(resolved)
+    return folders
+
+
+def check_network(scenario: Scenario, *, folder: Path | None = None,
+                  network_dirs: Sequence[str | Path] = ()) -> Scenario:
+    """The scenario with its edge-list path resolved, if the file lies in an allowed folder.
+
+    Allowed are `folder` (the scenario file's own), the shipped data (`seed_data`) and
+    `network_dirs`. A relative path resolves against `folder` (the working directory if None), and
+    symbolic links are followed before the check, so a link cannot lead outside.
+
+    Args:
+        scenario: the validated scenario.
+        folder: the folder of the scenario's file, if it came from one.
+        network_dirs: more folders the caller allows (the app's `network_dirs` setting).
+
+    Returns:
+        The scenario, its `organisation.network` an absolute path (unchanged if generated).
+
+    Raises:
+        ScenarioError: the path is outside every allowed folder (naming the path and the folders).
+    """
+    net = scenario.organisation.network
+    if net == "generated":
+        return scenario
+    resolved = ((folder or Path.cwd()) / net).resolve()
+    allowed = network_folders(folder, network_dirs)
+    if not any(resolved.is_relative_to(d) for d in allowed):
+        shown = repr(net) if str(resolved) == net else f"{net!r} (that is {resolved})"
+        raise ScenarioError(f"organisation.network = {shown}: outside the folders an edge list may come "
+                            f"from ({', '.join(map(str, allowed))}); put the file next to the scenario")
+    return replace(scenario, organisation=replace(scenario.organisation, network=str(resolved)))
+
+
+def load_scenario(path: str | Path, *, network_dirs: Sequence[str | Path] = ()) -> Scenario:
+    """Load and validate a scenario TOML file.
+
+    Relative edge-list paths in `organisation.network` are resolved against the file's folder; the
+    edge list must lie in that folder, the shipped data or `network_dirs` (`check_network`).
+
+    Args:
+        path: the scenario file.
+        network_dirs: more folders edge lists may come from.
+
+    Raises:
+        ScenarioError: the file is missing, unreadable, not UTF-8 or not TOML, has a bad key or value,
+            or names an edge list outside the allowed folders.
     """
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such scenario file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at position "
+                            f"{exc.start})") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     try:
-        scenario = scenario_from_dict(data, name=path.stem)
+        scenario = scenario_from_dict(parse_toml(text), name=path.stem)
+        return check_network(scenario, folder=path.parent, network_dirs=network_dirs)
     except ScenarioError as exc:
         raise ScenarioError(f"{path}: {exc}") from None
-    net = scenario.organisation.network
-    if net != "generated" and not Path(net).is_absolute():
-        org = replace(scenario.organisation, network=str((path.parent / net).resolve()))
-        scenario = replace(scenario, organisation=org)
-    return scenario
 
 
 # --------------------------------------------------------------------------- writing
@@ -380,31 +447,18 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     return doc
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+def _without_none(value: Any) -> Any:
+    """The document without its None entries: TOML has no null, and a missing key means the default."""
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"cannot write {value!r} as TOML")
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_without_none(v) for v in value]
+    return value
 
 
 def scenario_to_toml(scenario: Scenario) -> str:
     """The scenario as TOML text (what the app saves and `load_scenario` reads)."""
-    doc = scenario_to_dict(scenario)
-    lines = [f"{k} = {_toml_value(v)}" for k, v in doc.items() if not isinstance(v, dict | list)]
-    for key, value in doc.items():
-        if isinstance(value, dict):
-            lines += ["", f"[{key}]", *(f"{k} = {_toml_value(v)}" for k, v in value.items())]
-    for key in ("waves", "interventions"):
-        for item in doc.get(key, []):
-            lines += ["", f"[[{key}]]", *(f"{k} = {_toml_value(v)}" for k, v in item.items())]
-    return "\n".join(lines) + "\n"
+    return tomli_w.dumps(_without_none(scenario_to_dict(scenario)))
 
 
 def scenario_from_toml(text: str, *, name: str = "scenario") -> Scenario:
@@ -413,8 +467,4 @@ def scenario_from_toml(text: str, *, name: str = "scenario") -> Scenario:
     Raises:
         ScenarioError: not TOML, or a bad key or value.
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"not valid TOML ({exc})") from None
-    return scenario_from_dict(data, name=name)
+    return scenario_from_dict(parse_toml(text), name=name)

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
 
-from model.abc import abc_smc
+from model.abc import Posterior, abc_smc
 from model.bass import fit_bass
-from model.behaviour import Behaviour
 from model.calibrate import CalibrationError, check_series
 from model.ensemble import run_ensemble
 from model.model import AdoptionModel
@@ -45,7 +45,17 @@ CUMULATIVE_PRIORS: dict[str, tuple[float, float]] = SERIES_PRIORS | {
     "habit": (4.0, 12.0),
 }
 """For a curve that never falls: adoption is kept, and the scale of a generic curve is unknown."""
-SETTINGS = {
+
+
+class FitSettings(TypedDict):
+    """The ABC-SMC settings of one observable."""
+
+    priors: dict[str, tuple[float, float]]
+    generations: int
+    max_simulations: int
+
+
+SETTINGS: dict[str, FitSettings] = {
     "cumulative": {"priors": CUMULATIVE_PRIORS, "generations": 6, "max_simulations": 20_000},
     "active": {"priors": SERIES_PRIORS, "generations": 4, "max_simulations": 12_000},
 }
@@ -84,8 +94,7 @@ def _paths(thetas: np.ndarray, periods: int, seed: int, population: Population,
     """(K, periods) shares: each particle runs `steps_per_period` model steps per period."""
     steps = int(np.ceil(MAX_STEPS_PER_PERIOD * periods)) + 1
     names = tuple(SERIES_PRIORS)
-    base = GENERIC.behaviour.as_dict()
-    beh = Behaviour(**(base | {n: thetas[:, i] for i, n in enumerate(names) if n in base}))
+    beh = GENERIC.behaviour.with_draws(names, thetas, ignore=("steps_per_period",))
     result = run_ensemble(replace(GENERIC, weeks=steps), runs=len(thetas), seed=seed, behaviour=beh,
                           population=population, record_facilities=False)
     key = "active_share" if observable == "active" else "ever_share"
@@ -94,11 +103,24 @@ def _paths(thetas: np.ndarray, periods: int, seed: int, population: Population,
     lo = np.clip(np.floor(at).astype(int), 0, steps - 1)
     frac = at - lo
     rows = np.arange(len(thetas))[:, None]
-    return full[rows, lo] * (1.0 - frac) + full[rows, lo + 1] * frac
+    paths: np.ndarray = full[rows, lo] * (1.0 - frac) + full[rows, lo + 1] * frac
+    return paths
+
+
+class _FitOptions(TypedDict):
+    """`_draws`'s keyword arguments, shared by the forecast and its band calibration."""
+
+    cumulative: bool
+    rng: np.random.Generator
+    population: Population
+    particles: int
+    generations: int | None
+    draws: int
 
 
 def _draws(observed: np.ndarray, horizon: int, *, cumulative: bool, rng: np.random.Generator,
-           population: Population, particles: int, generations: int | None, draws: int):
+           population: Population, particles: int, generations: int | None,
+           draws: int) -> tuple[np.ndarray, Posterior]:
     """Fit to `observed` by ABC-SMC; (draws, horizon) forecast paths and the posterior."""
     train = len(observed)
     observable = "ever" if cumulative else "active"
@@ -122,7 +144,7 @@ def _draws(observed: np.ndarray, horizon: int, *, cumulative: bool, rng: np.rand
     return chosen[:, train:], posterior
 
 
-def band_scale(observed: np.ndarray, **fit) -> float:
+def band_scale(observed: np.ndarray, **fit: Unpack[_FitOptions]) -> float:
     """How much wider the 80% band must be to hold the model's own errors on the training history.
 
     Fit on the first 60% of the training periods and forecast the rest; the scale is the 80th
@@ -148,7 +170,8 @@ def conformal_scale(future: np.ndarray, held: np.ndarray, level: float = 0.8) ->
 
 
 def forecast_series(y: np.ndarray, *, train: int, horizon: int, seed: int = 0,
-                    particles: int = 200, generations: int | None = None, draws: int = 300) -> dict:
+                    particles: int = 200, generations: int | None = None,
+                    draws: int = 300) -> dict[str, Any]:
     """Fit on periods 1..train, forecast train+1..train+horizon; the JSON contract of the CLI.
 
     `generations` defaults to the observable's setting in `SETTINGS`. The bands are widened by
@@ -162,8 +185,8 @@ def forecast_series(y: np.ndarray, *, train: int, horizon: int, seed: int = 0,
     observed = check_series(y[:train], what="training periods")
     cumulative = bool(np.all(np.diff(observed) >= -1e-9))
     rng = np.random.default_rng(seed)
-    fit = {"cumulative": cumulative, "rng": rng, "population": AdoptionModel(GENERIC, rng=seed).population,
-           "particles": particles, "generations": generations, "draws": draws}
+    fit = _FitOptions(cumulative=cumulative, rng=rng, population=AdoptionModel(GENERIC, rng=seed).population,
+                      particles=particles, generations=generations, draws=draws)
     future, posterior = _draws(observed, horizon, **fit)
     scale = band_scale(observed, **fit)
     median = np.median(future, axis=0)

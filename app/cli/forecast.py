@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.cli import app
+from app.cli.common import fail, open_store
 
+if TYPE_CHECKING:
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+    from app.services.documents import ForecastDocument
 
 
 @app.command()
@@ -37,27 +37,27 @@ def forecast(
     if series is None:
         from app.services.forecasts import forecast_document
         from app.services.recorded import recorded_scenario, week_of
-        from app.services.settings import ForecastSettings
+        from app.services.settings import get_settings
         from model.plan import load_plan
 
-        engine = _store()
+        engine = open_store()
         try:
             base = recorded_scenario(engine, facility)
-            costs = ForecastSettings().costs()
+            costs = get_settings().costs()
             plans = tuple(load_plan(path, base, costs) for path in plan or [])
             target_week = week_of(engine, by, facility) if by else None
-            doc = forecast_document(engine, facility=facility, horizon=horizon, plans=plans,
-                                    target=target, target_week=target_week, seed=seed)
+            document = forecast_document(engine, facility=facility, horizon=horizon, plans=plans,
+                                         target=target, target_week=target_week, seed=seed)
         except (CalibrationError, ScenarioError) as exc:
-            _fail(str(exc))
-        _print(doc, as_json)
+            raise fail(str(exc)) from None
+        _print(document, as_json)
         return
     if train is None:
         raise typer.BadParameter("--series needs --train N", param_hint="--train")
     try:
         doc = forecast_series(read_series(series), train=train, horizon=horizon, seed=seed)
     except CalibrationError as exc:
-        _fail(str(exc))
+        raise fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(doc))
         return
@@ -68,26 +68,19 @@ def forecast(
                    f"   {base['mean']:5.1%}")
 
 
-def _store():  # type: ignore[no-untyped-def]
-    from app.cli.store import _store as store
-
-    return store()
-
-
-def _print(doc: dict, as_json: bool) -> None:
+def _print(doc: ForecastDocument, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(doc))
+        typer.echo(json.dumps(doc.model_dump(mode="json")))
         return
-    latest = doc["observed"]["active_share"][-1]
-    typer.echo(f"Now (week {doc['observed']['week'][-1]}): {latest:.0%} active.")
-    for plan in doc["plans"]:
-        when = plan["expected_week_of_target"]
-        typer.echo(f"{plan['plan']}: {plan['expected_at_horizon']:.0%} expected by week "
-                   f"{doc['observed']['week'][-1] + doc['horizon']}; {plan['probability_of_target']:.0%} "
-                   f"chance of {doc['target']:.0%} by week {doc['target_week']}"
+    typer.echo(f"Now (week {doc.observed.week[-1]}): {doc.observed.active_share[-1]:.0%} active.")
+    for plan in doc.plans:
+        when = plan.expected_week_of_target
+        typer.echo(f"{plan.plan}: {plan.expected_at_horizon:.0%} expected by week "
+                   f"{doc.horizon_week}; {plan.probability_of_target:.0%} "
+                   f"chance of {doc.target:.0%} by week {doc.target_week}"
                    + (f" (expected around week {when:.0f})" if when else "")
-                   + (f"; costs {plan['cost']:,.0f}" if plan["cost"] else ""))
-    typer.echo(doc["sentence"])
+                   + (f"; costs {plan.cost:,.0f}" if plan.cost else ""))
+    typer.echo(doc.sentence)
 
 
 @app.command()
@@ -102,21 +95,22 @@ def calibrate(
     from app.services.calibration import calibrate_store
     from model.calibrate import CalibrationError
 
-    engine = _store()
+    engine = open_store()
     try:
         cal_id, cal = calibrate_store(engine, facility=facility, until=until, seed=seed, quick=quick)
     except CalibrationError as exc:
-        _fail(str(exc))
+        raise fail(str(exc)) from None
     post = cal.posterior
+    mean = post.mean()
     doc = {"calibration_id": cal_id, "facility": facility, "weeks": int(cal.observed.size),
            "simulations": post.simulations, "epsilons": list(post.epsilons),
-           "mean": post.mean(), "interval90": {k: list(v) for k, v in post.interval(0.9).items()}}
+           "mean": mean, "interval90": {k: list(v) for k, v in post.interval(0.9).items()}}
     if as_json:
         typer.echo(json.dumps(doc))
         return
     typer.echo(f"Calibration {cal_id}: {doc['weeks']} weeks, {post.simulations} simulations.")
     for name, (lo, hi) in post.interval(0.9).items():
-        typer.echo(f"  {name:>24}: {doc['mean'][name]:7.3f}  (90% interval {lo:.3f} to {hi:.3f})")
+        typer.echo(f"  {name:>24}: {mean[name]:7.3f}  (90% interval {lo:.3f} to {hi:.3f})")
 
 
 @app.command()
@@ -132,10 +126,10 @@ def backtest(
     from model.calibrate import CalibrationError
 
     try:
-        result = run_backtest(_store(), facility=facility, horizon=horizon, seed=seed)
+        result = run_backtest(open_store(), facility=facility, horizon=horizon, seed=seed)
     except CalibrationError as exc:
-        _fail(str(exc))
+        raise fail(str(exc)) from None
     if as_json:
-        typer.echo(json.dumps(result))
+        typer.echo(json.dumps(result.model_dump(mode="json")))
         return
     typer.echo(backtest_sentence(result))

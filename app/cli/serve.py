@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,28 +12,26 @@ from typing import Annotated
 import typer
 
 from app.cli import app
+from app.cli.common import fail, open_store
 
 APP_MAIN = Path(__file__).resolve().parents[1] / "web" / "main.py"
 users_app = typer.Typer(help="Accounts of the web app (viewer, editor, admin).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
-
-
-def _engine():  # type: ignore[no-untyped-def]
-    from app.cli.store import _store
-
-    return _store()
-
-
 def streamlit_command(port: int, address: str) -> list[str]:
     """How `chasm serve` starts the web app (headless: the browser is the user's business)."""
     return [sys.executable, "-m", "streamlit", "run", str(APP_MAIN), "--server.port", str(port),
             "--server.address", address, "--server.headless", "true",
-            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
+            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
+            "--server.maxUploadSize", str(_upload_megabytes())]
+
+
+def _upload_megabytes() -> int:
+    """The store's upload limit in whole MB (Streamlit's unit), so the upload box states the real one."""
+    from db.config import get_settings
+
+    return max(1, -(-get_settings().upload_max_bytes // 1_048_576))
 
 
 def scheduler_command() -> list[str]:
@@ -64,6 +61,7 @@ def serve(
     The first start brings the database up to date, loads the demo into an empty store and creates
     the `admin` account (password from CHASM_ADMIN_PASSWORD, or a printed one-time password).
     """
+    from app.services.settings import get_settings
     from db.accounts import ensure_admin
     from db.demo import prepare_first_start
     from db.engine import get_engine
@@ -71,7 +69,8 @@ def serve(
     engine = get_engine()
     if prepare_first_start(engine) is not None:
         typer.echo("Loaded the demo organisation (first start).")
-    generated = ensure_admin(engine, os.environ.get("CHASM_ADMIN_PASSWORD") or None)
+    password = get_settings().admin_password
+    generated = ensure_admin(engine, password.get_secret_value() if password else None)
     if generated:
         typer.echo(f"Created the account 'admin' with the one-time password: {generated}\n"
                    "Sign in and change it on the Admin page (or `chasm users passwd admin`).")
@@ -122,11 +121,11 @@ def users_add(
     """Create an account."""
     from db.accounts import AccountError, add_user
 
-    engine = _engine()
+    engine = open_store()
     try:
         add_user(engine, name=name, role=role, password=_password(password))
     except AccountError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(f"Added {name} as {role}.")
 
 
@@ -138,12 +137,24 @@ def users_passwd(
     """Set a new password for an account."""
     from db.accounts import AccountError, set_password
 
-    engine = _engine()
+    engine = open_store()
     try:
         set_password(engine, name=name, password=_password(password))
     except AccountError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(f"Set a new password for {name}.")
+
+
+@users_app.command("unlock")
+def users_unlock(name: Annotated[str, typer.Argument(help="User name.")]) -> None:
+    """Lift the sign-in locks on an account (from every address) and forget its failures."""
+    from db.accounts import AccountError, unlock
+
+    try:
+        locked = unlock(open_store(), name=name)
+    except AccountError as error:
+        raise fail(str(error)) from None
+    typer.echo(f"Unlocked {name} ({locked} locked address(es))." if locked else f"{name} was not locked.")
 
 
 @users_app.command("list")
@@ -151,7 +162,7 @@ def users_list() -> None:
     """List the accounts and their roles."""
     from db.accounts import users
 
-    frame = users(_engine())
+    frame = users(open_store())
     if frame.empty:
         typer.echo("No accounts yet: `chasm serve` creates admin, or `chasm users add NAME --role admin`.")
         return

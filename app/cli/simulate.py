@@ -4,29 +4,44 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+import seed_data
 from app.cli import app
+from app.cli.common import fail
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "seed_data" / "scenarios"
+if TYPE_CHECKING:
+    from model.ensemble import EnsembleResult
+
+SCENARIOS = seed_data.path("scenarios")
+PRESETS = ", ".join(sorted(p.stem for p in SCENARIOS.glob("*.toml")))
 
 
-def _month_rows(result) -> list[tuple[int, int, float, float, float]]:
+def scenario_file(scenario: Path) -> Path:
+    """The file to load: `scenario` itself, or the preset of that name (rollout, pilot, ...)."""
+    preset = SCENARIOS / f"{scenario}.toml"
+    if not scenario.exists() and len(scenario.parts) == 1 and not scenario.suffix and preset.is_file():
+        return preset
+    return scenario
+
+
+def _month_rows(result: EnsembleResult) -> list[tuple[int, int, float, float, float]]:
     rows = []
     summary = result.summary("active_share")
     for month in range(1, 1 + result.weeks * 12 // 52):
         week = round(month * 52 / 12)
         if week <= result.weeks:
-            row = summary.loc[week]
-            rows.append((month, week, row["mean"], row["p05"], row["p95"]))
+            mean, lo, hi = (float(v) for v in summary.loc[week, ["mean", "p05", "p95"]].to_numpy(float))
+            rows.append((month, week, mean, lo, hi))
     return rows
 
 
 @app.command()
 def simulate(
-    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    scenario: Annotated[Path, typer.Argument(
+        help=f"Scenario TOML file, or a preset's name: {PRESETS}.")],
     runs: Annotated[int, typer.Option(min=1, max=100_000, help="Replicates in the ensemble.")] = 100,
     weeks: Annotated[int | None, typer.Option(min=1, max=1040, help="Weeks to simulate.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same result.")] = 0,
@@ -36,20 +51,25 @@ def simulate(
     """Run an ensemble of a scenario and summarise adoption week by week."""
     if as_json and csv is not None:
         raise typer.BadParameter("give --json or --csv, not both", param_hint="--json/--csv")
+    from app.services.settings import get_settings
+    from db.csvsafe import write_csv
+    from model.budget import check_budget
     from model.ensemble import ensemble_to_json, run_ensemble
     from model.scenario import ScenarioError, load_scenario
 
+    settings = get_settings()
     try:
-        spec = load_scenario(scenario)
-        result = run_ensemble(spec, runs=runs, weeks=weeks, seed=seed)
+        spec = load_scenario(scenario_file(scenario), network_dirs=settings.network_dirs)
+        population = check_budget(spec, runs, weeks, max_bytes=settings.simulation_max_bytes,
+                                  max_technician_weeks=settings.simulation_max_technician_weeks)
+        result = run_ensemble(spec, runs=runs, weeks=weeks, seed=seed, population=population)
     except ScenarioError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(ensemble_to_json(result)))
         return
     if csv is not None:
-        result.tidy().to_csv(csv, index=False)
+        write_csv(result.tidy(), csv)  # names come from the user's files: no formulas
         typer.echo(f"wrote {csv}")
         return
     typer.echo(f"{spec.name}: {runs} runs, {result.weeks} weeks. Active share of technicians:")

@@ -6,11 +6,15 @@ import json
 import logging
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.cli import app
+from app.cli.common import fail, open_store
+
+if TYPE_CHECKING:
+    from db.ingest.pipeline import IngestReport
 
 db_app = typer.Typer(help="Manage the metrics database.", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo organisation.", no_args_is_help=True)
@@ -27,25 +31,6 @@ class Job(StrEnum):
     ingest_inbox = "ingest-inbox"
     refresh_forecast = "refresh-forecast"
     check_deviation = "check-deviation"
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code)
-
-
-def _store():  # type: ignore[no-untyped-def]
-    """The process's engine, refusing an out-of-date schema."""
-    from db.engine import get_engine
-    from db.errors import SchemaOutOfDateError
-    from db.migrate import require_current_schema
-
-    engine = get_engine()
-    try:
-        require_current_schema(engine)
-    except SchemaOutOfDateError as error:
-        raise _fail(str(error)) from None
-    return engine
 
 
 @db_app.command("upgrade")
@@ -79,7 +64,7 @@ def ingest(
     from db.errors import IngestError
     from db.ingest import ingest_file
 
-    engine = _store()
+    engine = open_store()
     try:
         report = ingest_file(
             file, engine=engine, kind=kind.value if kind else None, dry_run=dry_run, uploaded_by=by
@@ -89,7 +74,7 @@ def ingest(
             typer.echo(json.dumps(error.as_json(), indent=2))
             raise typer.Exit(1) from None
         warnings = "".join(f"\n  warning: {w}" for w in error.warnings)
-        raise _fail(f"{error}{warnings}") from None
+        raise fail(f"{error}{warnings}") from None
     if as_json:
         typer.echo(json.dumps(report.as_json(), indent=2))
         return
@@ -98,7 +83,7 @@ def ingest(
         typer.echo(f"  warning: {warning}")
 
 
-def _accepted_text(report) -> str:  # type: ignore[no-untyped-def]
+def _accepted_text(report: IngestReport) -> str:
     counts = f"{report.inserted} inserted, {report.updated} updated, {report.unchanged} unchanged"
     if report.dry_run:
         name = f"{report.file_name} ({report.kind})"
@@ -118,12 +103,14 @@ def metrics(
 
     if as_json and csv:
         raise typer.BadParameter("use either --json or --csv, not both")
-    frame = queries.weekly_metrics(_store(), facility=facility)
+    frame = queries.weekly_metrics(open_store(), facility=facility)
     if as_json:
         frame["week_start"] = frame["week_start"].map(lambda d: d.isoformat())
         typer.echo(frame.astype(object).where(frame.notna(), None).to_json(orient="records", indent=2))
     elif csv:
-        frame.to_csv(csv, index=False)
+        from db.csvsafe import write_csv
+
+        write_csv(frame, csv)  # facility names like "=HYPERLINK(...)" are escaped for spreadsheets
         typer.echo(f"Wrote {len(frame)} rows to {csv}.")
     elif frame.empty:
         typer.echo("No weekly metrics stored" + (f" for {facility}." if facility else "."))
@@ -138,7 +125,7 @@ def uploads(
     """List the upload audit log, newest first."""
     from db import queries
 
-    frame = queries.uploads(_store())
+    frame = queries.uploads(open_store())
     frame["uploaded_at"] = frame["uploaded_at"].map(lambda t: t.strftime("%Y-%m-%d %H:%M"))
     if as_json:
         typer.echo(frame.to_json(orient="records", indent=2))
@@ -154,7 +141,7 @@ def demo_load() -> None:
     """Load the demo organisation through the ingest path (idempotent)."""
     from db.demo import load_demo
 
-    loaded = load_demo(_store())
+    loaded = load_demo(open_store())
     for report in loaded.reports:
         typer.echo(_accepted_text(report))
     typer.echo(f"Intervention log: {loaded.new_interventions} new entries.")
@@ -168,14 +155,14 @@ def scheduler(
     from app.jobs import JOBS, run_scheduler
     from db.errors import SchedulerLockedError
 
-    _store()
+    open_store()
     if run_once is None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
         typer.echo("Scheduler starting (Ctrl-C to stop); jobs are kept in the database.")
         try:
             run_scheduler()
         except SchedulerLockedError as error:
-            raise _fail(str(error)) from None
+            raise fail(str(error)) from None
         return
     for outcome in JOBS[run_once.value]():
         typer.echo(f"{outcome.file_name}: {outcome.outcome} ({outcome.summary})")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Engine
 
+from app.services.forecasts import latest_forecast
 from app.services.recorded import observed_series
+from app.services.settings import get_settings
 from db import forecasts as store
 
 
-def check_deviation(engine: Engine, *, notify=None) -> list[str]:
+def check_deviation(engine: Engine, *, notify: Callable[[str], None] | None = None) -> list[str]:
     """Job `check-deviation`: alert when actual adoption left the latest forecast's 80% band for
     two weeks in a row (weeks observed after the forecast was made).
 
@@ -19,16 +23,15 @@ def check_deviation(engine: Engine, *, notify=None) -> list[str]:
     Returns:
         The messages of the alerts stored by this run.
     """
-    snapshot = store.latest_snapshot(engine)
-    if snapshot is None:
+    doc = latest_forecast(engine)
+    if doc is None or not doc.plans:
         return []
-    doc = snapshot["document"]
-    bands = doc["plans"][0]["bands"]
+    bands = doc.plans[0].bands
     series = observed_series(engine)
     by_week = dict(zip(series["week"], series["active_share"], strict=True))
     starts = dict(zip(series["week"], series["week_start"], strict=True))
     outside = []
-    for week, lo, hi in zip(bands["week"], bands["p10"], bands["p90"], strict=True):
+    for week, lo, hi in zip(bands.week, bands.p10, bands.p90, strict=True):
         if week in by_week:
             share = by_week[week]
             outside.append((week, share, lo, hi, share < lo or share > hi))
@@ -45,17 +48,15 @@ def check_deviation(engine: Engine, *, notify=None) -> list[str]:
     return messages
 
 
-def email_notifier():
+def email_notifier() -> Callable[[str], None] | None:
     """An e-mail sender when SMTP settings are given (CHASM_SMTP_HOST, CHASM_ALERT_TO), else None."""
-    import os
     import smtplib
     from email.message import EmailMessage
 
-    host, to = os.environ.get("CHASM_SMTP_HOST"), os.environ.get("CHASM_ALERT_TO")
+    settings = get_settings()
+    host, port, sender, to = settings.smtp_host, settings.smtp_port, settings.smtp_from, settings.alert_to
     if not host or not to:
         return None
-    port = int(os.environ.get("CHASM_SMTP_PORT", "25"))
-    sender = os.environ.get("CHASM_SMTP_FROM", "chasm@localhost")
 
     def send(message: str) -> None:
         mail = EmailMessage()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import Engine
 
+from app.services.documents import BacktestResult, MethodScore
 from app.services.recorded import observed_series, recorded_scenario
 from model.bass import fit_bass
 from model.calibrate import calibrate
@@ -12,12 +16,12 @@ from model.forecast import forecast_plans
 
 
 def backtest(engine: Engine, *, facility: str | None = None, horizon: int = 8, step: int = 8,
-             first: int = 16, seed: int = 0) -> dict:
+             first: int = 16, seed: int = 0) -> BacktestResult:
     """Rolling-origin backtest of the model and of Bass on the stored series: MAE and 80% coverage."""
     y = observed_series(engine, facility)["active_share"].to_numpy()
     scenario = recorded_scenario(engine, facility)
-    errors = {"model": [], "bass": []}
-    inside = {"model": [], "bass": []}
+    errors: dict[str, list[NDArray[np.floating[Any]]]] = {"model": [], "bass": []}
+    inside: dict[str, list[NDArray[np.bool_]]] = {"model": [], "bass": []}
     origins = list(range(first, len(y) - 1, step))
     for origin in origins:
         h = min(horizon, len(y) - origin)
@@ -30,21 +34,22 @@ def backtest(engine: Engine, *, facility: str | None = None, horizon: int = 8, s
         bass = fit_bass(y[:origin]).forecast(h)
         errors["bass"].append(np.abs(bass["mean"] - held))
         inside["bass"].append((held >= bass["lo_80"]) & (held <= bass["hi_80"]))
-    return {method: {"mae": float(np.concatenate(errors[method]).mean()) if origins else None,
-                     "coverage80": float(np.concatenate(inside[method]).mean()) if origins else None,
-                     "origins": len(origins), "horizon": horizon}
-            for method in ("model", "bass")}
+    scores = {method: MethodScore(
+        mae=float(np.concatenate(errors[method]).mean()) if origins else None,
+        coverage80=float(np.concatenate(inside[method]).mean()) if origins else None,
+        origins=len(origins), horizon=horizon) for method in ("model", "bass")}
+    return BacktestResult(**scores)
 
 
-def backtest_sentence(result: dict) -> str:
-    """One plain sentence on how far to trust the forecast."""
-    model, bass = result.get("model", {}), result.get("bass", {})
-    if not result:
+def backtest_sentence(result: BacktestResult | None) -> str:
+    """One plain sentence on how far to trust the forecast (None: not backtested yet)."""
+    if result is None:
         return ("Not yet backtested on this data: the nightly refresh does it "
                 "(or run `chasm backtest`).")
-    if not model.get("origins"):
+    model, bass = result.model, result.bass
+    if not model.origins or model.mae is None or model.coverage80 is None:
         return "Not enough history yet to test the forecast against what happened."
-    return (f"Tested on {model['origins']} past points in time, the model's {model['horizon']}-week "
-            f"forecasts were off by {model['mae'] * 100:.0f} points on average and "
-            f"{model['coverage80']:.0%} of outcomes fell inside its 80% band (a simple Bass curve: "
-            f"{bass['mae'] * 100:.0f} points, {bass['coverage80']:.0%}).")
+    return (f"Tested on {model.origins} past points in time, the model's {model.horizon}-week "
+            f"forecasts were off by {model.mae * 100:.0f} points on average and "
+            f"{model.coverage80:.0%} of outcomes fell inside its 80% band (a simple Bass curve: "
+            f"{(bass.mae or 0) * 100:.0f} points, {bass.coverage80 or 0:.0%}).")

@@ -1,6 +1,6 @@
 """The leadership brief: headline numbers of a forecast document, its chart as PNG, a one-page PDF.
 
-Works on the JSON document of `app.forecasting.forecast_document` alone (no database, no streamlit).
+Works on a `ForecastDocument` alone (no database, no streamlit).
 """
 
 from __future__ import annotations
@@ -17,77 +17,72 @@ from fpdf import FPDF  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from app.services.charts import OKABE_ITO, VERMILION  # noqa: E402
+from app.services.documents import ForecastDocument  # noqa: E402
 
 TITLE = "Chasm adoption forecast"
 
 
-def current_share(doc: dict) -> tuple[float, str | None]:
+def current_share(doc: ForecastDocument) -> tuple[float, date | None]:
     """The latest observed active share and the week it starts."""
-    observed = doc["observed"]
-    starts = observed.get("week_start") or [None]
-    return float(observed["active_share"][-1]), starts[-1]
+    starts = doc.observed.week_start
+    return float(doc.observed.active_share[-1]), starts[-1] if starts else None
 
 
-def plan_table(doc: dict) -> pd.DataFrame:
+def plan_table(doc: ForecastDocument) -> pd.DataFrame:
     """One row per plan, as people read it (the current plan first)."""
     rows = []
-    for plan in doc["plans"]:
-        week = plan.get("expected_week_of_target")
+    for plan in doc.plans:
+        week = plan.expected_week_of_target
         rows.append({
-            "Plan": plan["plan"],
-            "What it does": plan.get("description", ""),
-            f"Chance of {doc['target']:.0%} by week {doc['target_week']}": plan["probability_of_target"],
-            f"Expected at week {_horizon_week(doc)}": plan["expected_at_horizon"],
+            "Plan": plan.plan,
+            "What it does": plan.description,
+            f"Chance of {doc.target:.0%} by week {doc.target_week}": plan.probability_of_target,
+            f"Expected at week {doc.horizon_week}": plan.expected_at_horizon,
             "Expected week of target": None if week is None else round(week),
-            "Cost": plan.get("cost") or 0.0,
-            "Downtime hours saved": plan.get("downtime_hours_saved") or 0.0,
-            "Downtime saving": plan.get("downtime_saving") or 0.0,
+            "Cost": plan.cost or 0.0,
+            "Downtime hours saved": plan.downtime_hours_saved or 0.0,
+            "Downtime saving": plan.downtime_saving or 0.0,
         })
     return pd.DataFrame(rows)
 
 
-def _horizon_week(doc: dict) -> int:
-    return int(doc["observed"]["week"][-1]) + int(doc["horizon"])
-
-
-def headline(doc: dict) -> list[str]:
+def headline(doc: ForecastDocument) -> list[str]:
     """Three or four plain sentences: where adoption is, where each plan takes it, how sure we are."""
     share, week_start = current_share(doc)
     when = f" (week of {week_start})" if week_start else ""
     lines = [f"Today {share:.0%} of technicians use the tool{when}; the target is "
-             f"{doc['target']:.0%} by week {doc['target_week']}, held for at least a month."]
-    plans = doc["plans"]
+             f"{doc.target:.0%} by week {doc.target_week}, held for at least a month."]
+    plans = doc.plans
     if plans:
         now = plans[0]
-        name = "" if now["plan"] == "current plan" else f" ({now['plan']})"
-        band = now["bands"]
+        name = "" if now.plan == "current plan" else f" ({now.plan})"
+        band = now.bands
         lines.append(f"On the current plan{name} the chance of getting there in time is "
-                     f"{now['probability_of_target']:.0%}. "
-                     f"In week {_horizon_week(doc)} the expected level is "
-                     f"{now['expected_at_horizon']:.0%} (8 runs in 10 between {band['p10'][-1]:.0%} and "
-                     f"{band['p90'][-1]:.0%}).")
+                     f"{now.probability_of_target:.0%}. "
+                     f"In week {doc.horizon_week} the expected level is "
+                     f"{now.expected_at_horizon:.0%} (8 runs in 10 between {band.p10[-1]:.0%} and "
+                     f"{band.p90[-1]:.0%}).")
         if len(plans) > 1:
-            best = max(plans[1:], key=lambda p: p["probability_of_target"])
-            lines.append(f"Best alternative: {best['plan']}, {best['probability_of_target']:.0%} chance, "
-                         f"costing {best.get('cost') or 0:,.0f} and saving "
-                         f"{best.get('downtime_hours_saved') or 0:,.0f}"
+            best = max(plans[1:], key=lambda p: p.probability_of_target)
+            lines.append(f"Best alternative: {best.plan}, {best.probability_of_target:.0%} chance, "
+                         f"costing {best.cost or 0:,.0f} and saving "
+                         f"{best.downtime_hours_saved or 0:,.0f}"
                          f" hours of unplanned downtime.")
-    if doc.get("sentence"):
-        lines.append(doc["sentence"])
+    if doc.sentence:
+        lines.append(doc.sentence)
     return lines
 
 
-def chart_png(doc: dict, *, dpi: int = 150) -> bytes:
+def chart_png(doc: ForecastDocument, *, dpi: int = 150) -> bytes:
     """The forecast fan (observed, then each plan's 80%/95% bands and median) as a PNG."""
     fig, ax = plt.subplots(figsize=(8, 4.2), dpi=dpi)
-    observed = doc["observed"]
-    ax.plot(observed["week"], observed["active_share"], color="black", lw=2, label="Observed")
-    for colour, plan in zip(OKABE_ITO, doc["plans"], strict=False):
-        b = plan["bands"]
-        ax.fill_between(b["week"], b["p025"], b["p975"], color=colour, alpha=0.15, lw=0)
-        ax.fill_between(b["week"], b["p10"], b["p90"], color=colour, alpha=0.3, lw=0)
-        ax.plot(b["week"], b["p50"], color=colour, lw=2, ls="--", label=f"{plan['plan']} (median)")
-    ax.axhline(doc["target"], color=VERMILION, ls=":", lw=1.5, label=f"Target {doc['target']:.0%}")
+    ax.plot(doc.observed.week, doc.observed.active_share, color="black", lw=2, label="Observed")
+    for colour, plan in zip(OKABE_ITO, doc.plans, strict=False):
+        b = plan.bands
+        ax.fill_between(b.week, b.p025, b.p975, color=colour, alpha=0.15, lw=0)
+        ax.fill_between(b.week, b.p10, b.p90, color=colour, alpha=0.3, lw=0)
+        ax.plot(b.week, b.p50, color=colour, lw=2, ls="--", label=f"{plan.plan} (median)")
+    ax.axhline(doc.target, color=VERMILION, ls=":", lw=1.5, label=f"Target {doc.target:.0%}")
     ax.set(title="Adoption so far and forecast (bands: 80% and 95% of runs)",
            xlabel="Week since rollout start", ylabel="Active share of technicians", ylim=(0, 1))
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
@@ -105,10 +100,10 @@ def _latin1(text: str) -> str:
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
-def brief_pdf(doc: dict, *, today: date | None = None) -> bytes:
+def brief_pdf(doc: ForecastDocument, *, today: date | None = None) -> bytes:
     """A one-page A4 PDF: title, headline sentences, the chart and the plans table."""
     today = today or date.today()
-    scope = doc.get("facility") or "all facilities"
+    scope = doc.facility or "all facilities"
     pdf = FPDF(format="A4")
     pdf.set_title(TITLE)
     pdf.set_author("Chasm")
@@ -118,7 +113,7 @@ def brief_pdf(doc: dict, *, today: date | None = None) -> bytes:
     pdf.cell(0, 10, TITLE, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
     pdf.cell(0, 6, _latin1(f"{scope.capitalize() if scope[0].islower() else scope} - {today:%d %B %Y} - "
-                           f"forecast made {str(doc.get('created_at', ''))[:10]}"),
+                           f"forecast made {doc.created_at[:10]}"),
              new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("Helvetica", "", 11)
@@ -130,12 +125,12 @@ def brief_pdf(doc: dict, *, today: date | None = None) -> bytes:
     _plans(pdf, doc)
     pdf.set_y(-15)
     pdf.set_font("Helvetica", "I", 8)
-    pdf.cell(0, 5, _latin1(f"Data version {doc.get('data_version', '?')}. Made by Chasm."))
+    pdf.cell(0, 5, _latin1(f"Data version {doc.data_version}. Made by Chasm."))
     return bytes(pdf.output())
 
 
-def _plans(pdf: FPDF, doc: dict) -> None:
-    headers = ["Plan", f"Chance of {doc['target']:.0%}", f"By week {_horizon_week(doc)}", "Cost",
+def _plans(pdf: FPDF, doc: ForecastDocument) -> None:
+    headers = ["Plan", f"Chance of {doc.target:.0%}", f"By week {doc.horizon_week}", "Cost",
                "Downtime h saved"]
     widths = [70, 30, 30, 30, pdf.epw - 160]
     pdf.set_font("Helvetica", "B", 9)
@@ -143,10 +138,9 @@ def _plans(pdf: FPDF, doc: dict) -> None:
         pdf.cell(width, 6, _latin1(header), border="B")
     pdf.ln()
     pdf.set_font("Helvetica", "", 9)
-    for plan in doc["plans"][:8]:
-        cells = [plan["plan"][:40], f"{plan['probability_of_target']:.0%}",
-                 f"{plan['expected_at_horizon']:.0%}",
-                 f"{plan.get('cost') or 0:,.0f}", f"{plan.get('downtime_hours_saved') or 0:,.0f}"]
+    for plan in doc.plans[:8]:
+        cells = [plan.plan[:40], f"{plan.probability_of_target:.0%}", f"{plan.expected_at_horizon:.0%}",
+                 f"{plan.cost or 0:,.0f}", f"{plan.downtime_hours_saved or 0:,.0f}"]
         for cell, width in zip(cells, widths, strict=True):
             pdf.cell(width, 6, _latin1(cell))
         pdf.ln()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import time
+from typing import Any, TypedDict
 
 import numpy as np
 from sqlalchemy import Engine
 
 from app.services.recorded import observed_series, recorded_scenario
+from app.services.settings import get_settings
 from db import forecasts as store
 from model.abc import Posterior
 from model.calibrate import Calibration, calibrate
@@ -21,12 +22,20 @@ from model.scenario import (
 _EXECUTORS: dict[str, Executor] = {}
 
 
+class _Budget(TypedDict, total=False):
+    """The ABC-SMC budget passed to model.calibrate.calibrate (left out: its defaults)."""
+
+    particles: int
+    generations: int
+    max_simulations: int
+
+
 def executor_from_env() -> Executor:
     """Where calibration batches run: the Dask cluster at CHASM_DASK_ADDRESS, else a local pool.
 
     Built once per process (and per address); the same seed gives the same result on either.
     """
-    address = os.environ.get("CHASM_DASK_ADDRESS", "")
+    address = get_settings().dask_address
     if address not in _EXECUTORS:
         _EXECUTORS[address] = DaskCluster(address) if address else LocalPool()
     return _EXECUTORS[address]
@@ -43,7 +52,7 @@ def calibrate_store(engine: Engine, *, facility: str | None = None, until: int |
     y = series["active_share"].to_numpy()[: until or None]
     scenario = recorded_scenario(engine, facility)
     start = time.perf_counter()
-    settings = {"particles": 120, "generations": 3, "max_simulations": 5000} if quick else {}
+    settings: _Budget = {"particles": 120, "generations": 3, "max_simulations": 5000} if quick else {}
     cal = calibrate(scenario, y, seed=seed, executor=executor_from_env(), **settings)
     cal_id = store.store_calibration(
         engine, facility=facility, data_version=store.data_version(engine), observed=y.tolist(),
@@ -52,7 +61,7 @@ def calibrate_store(engine: Engine, *, facility: str | None = None, until: int |
     return cal_id, cal
 
 
-def stored_calibration(row: dict) -> Calibration:
+def stored_calibration(row: dict[str, Any]) -> Calibration:
     """Rebuild a calibration from its stored row."""
     scenario = scenario_from_toml(row["scenario_toml"], name="recorded")
     return Calibration(scenario, np.asarray(row["observed"], dtype=float), "active",

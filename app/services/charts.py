@@ -5,11 +5,17 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from app.services.documents import ForecastDocument
+
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 BLUE, ORANGE, GREEN, PINK, SKY, VERMILION = OKABE_ITO[:6]
 GREY = "#999999"
 SHARE_AXIS = alt.Axis(format=".0%", title=None)
+
+Layered = alt.LayerChart | alt.FacetChart
+"""What `+` and alt.layer return: altair turns layers that all share a facet encoding into a FacetChart
+(none here do, so every layered chart below is a LayerChart at run time)."""
 
 
 FRAME_EXTRA_PX = 140
@@ -26,26 +32,26 @@ def frame_height(chart: alt.TopLevelMixin) -> int | str:
     return int(height) + FRAME_EXTRA_PX if isinstance(height, int | float) else "content"
 
 
-def _share(field: str, title: str, domain=(0, 1)) -> alt.Y:
+def _share(field: str, title: str, domain: tuple[float, float] = (0, 1)) -> alt.Y:
     return alt.Y(field, title=title, axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=list(domain)))
 
 
-def target_rule(target: float, label: str = "Target") -> alt.LayerChart:
+def target_rule(target: float, label: str = "Target") -> Layered:
     frame = pd.DataFrame({"target": [target], "label": [f"{label} {target:.0%}"]})
-    rule = alt.Chart(frame).mark_rule(color=VERMILION, strokeDash=[6, 4]).encode(y="target:Q")
-    text = alt.Chart(frame).mark_text(align="left", dx=4, dy=-6, color=VERMILION).encode(
+    rule: alt.Chart = alt.Chart(frame).mark_rule(color=VERMILION, strokeDash=[6, 4]).encode(y="target:Q")
+    text: alt.Chart = alt.Chart(frame).mark_text(align="left", dx=4, dy=-6, color=VERMILION).encode(
         y="target:Q", x=alt.value(0), text="label:N")
     return rule + text
 
 
-def trend_chart(trend: pd.DataFrame, target: float, scope: str) -> alt.LayerChart:
+def trend_chart(trend: pd.DataFrame, target: float, scope: str) -> Layered:
     """Breadth and depth of one scope week by week, against the target line."""
     frame = trend[trend["scope"] == scope].melt(
         id_vars=["week_start"], value_vars=["breadth", "depth"], var_name="measure", value_name="share")
     frame["week_start"] = pd.to_datetime(frame["week_start"])
     frame["measure"] = frame["measure"].map({"breadth": "Active technicians (breadth)",
                                              "depth": "AI-assisted work orders (depth)"})
-    lines = alt.Chart(frame).mark_line(point=False, strokeWidth=2).encode(
+    lines: alt.Chart = alt.Chart(frame).mark_line(point=False, strokeWidth=2).encode(
         x=alt.X("week_start:T", title="Week"),
         y=_share("share:Q", "Share (%)"),
         color=alt.Color("measure:N", title=None, scale=alt.Scale(range=[BLUE, ORANGE]),
@@ -57,11 +63,11 @@ def trend_chart(trend: pd.DataFrame, target: float, scope: str) -> alt.LayerChar
         height=300)
 
 
-def facility_bars(table: pd.DataFrame, target: float) -> alt.LayerChart:
+def facility_bars(table: pd.DataFrame, target: float) -> Layered:
     """Latest active share per facility against the target line."""
     frame = table.assign(status=table["On target"].map({True: "On target", False: "Below target"}),
                          **{"Week of": pd.to_datetime(table["Week of"])})
-    bars = alt.Chart(frame).mark_bar().encode(
+    bars: alt.Chart = alt.Chart(frame).mark_bar().encode(
         y=alt.Y("Facility:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=200)),
         x=alt.X("Active share:Q", title="Active share of technicians (%)", axis=alt.Axis(format=".0%"),
                 scale=alt.Scale(domain=[0, 1])),
@@ -70,7 +76,7 @@ def facility_bars(table: pd.DataFrame, target: float) -> alt.LayerChart:
                         legend=alt.Legend(orient="bottom")),
         tooltip=["Facility:N", alt.Tooltip("Active share:Q", format=".0%"),
                  alt.Tooltip("Change vs last week:Q", format="+.0%")])
-    rule = alt.Chart(pd.DataFrame({"t": [target]})).mark_rule(color=VERMILION, strokeDash=[6, 4]) \
+    rule: alt.Chart = alt.Chart(pd.DataFrame({"t": [target]})).mark_rule(color=VERMILION, strokeDash=[6, 4]) \
         .encode(x="t:Q")
     return (bars + rule).properties(title=f"Active share by facility, latest week (target {target:.0%})",
                                     height=max(200, 22 * len(frame)))
@@ -81,7 +87,7 @@ def lifecycle_chart(lifecycle: pd.DataFrame) -> alt.Chart:
     # Lapsed users are not users this week: drawn below zero so bar heights above it count users.
     signed = lifecycle["technicians"].where(lifecycle["status"] != "lapsed", -lifecycle["technicians"])
     lifecycle = lifecycle.assign(week_start=pd.to_datetime(lifecycle["week_start"]), bar=signed)
-    return alt.Chart(lifecycle).mark_bar().encode(
+    bars: alt.Chart = alt.Chart(lifecycle).mark_bar().encode(
         x=alt.X("week_start:T", title="Week"),
         y=alt.Y("bar:Q", title="Technicians"),
         color=alt.Color("status:N", title=None, sort=order,
@@ -89,15 +95,17 @@ def lifecycle_chart(lifecycle: pd.DataFrame) -> alt.Chart:
                         legend=alt.Legend(orient="right")),
         order=alt.Order("status:N"),
         tooltip=[alt.Tooltip("week_start:T", title="Week"), "status:N", "technicians:Q"],
-    ).properties(title="Users each week: new, retained and reactivated; lapsed below zero", height=320)
+    )
+    return bars.properties(title="Users each week: new, retained and reactivated; lapsed below zero",
+                           height=320)
 
 
-def _band_layers(frame: pd.DataFrame, color: str, x: str = "week") -> alt.LayerChart:
+def _band_layers(frame: pd.DataFrame, color: str, x: str = "week") -> Layered:
     base = alt.Chart(frame).encode(x=alt.X(f"{x}:Q", title="Week since rollout start"))
-    outer = base.mark_area(opacity=0.18, color=color).encode(
+    outer: alt.Chart = base.mark_area(opacity=0.18, color=color).encode(
         y=_share("p05:Q", "Active share of technicians (%)"), y2="p95:Q")
-    inner = base.mark_area(opacity=0.35, color=color).encode(y="p25:Q", y2="p75:Q")
-    median = base.mark_line(color=color, strokeWidth=2).encode(
+    inner: alt.Chart = base.mark_area(opacity=0.35, color=color).encode(y="p25:Q", y2="p75:Q")
+    median: alt.Chart = base.mark_line(color=color, strokeWidth=2).encode(
         y="p50:Q", tooltip=[alt.Tooltip(f"{x}:Q", title="Week"),
                             alt.Tooltip("p50:Q", format=".0%", title="Median"),
                             alt.Tooltip("p05:Q", format=".0%", title="5th percentile"),
@@ -106,7 +114,7 @@ def _band_layers(frame: pd.DataFrame, color: str, x: str = "week") -> alt.LayerC
 
 
 def fan_chart(summary: pd.DataFrame, title: str, real: pd.DataFrame | None = None,
-              target: float | None = None) -> alt.LayerChart:
+              target: float | None = None) -> Layered:
     """Median with the 50% and 90% bands of an ensemble; optional real points and target line."""
     chart = _band_layers(summary.reset_index(), BLUE)
     if real is not None and not real.empty:
@@ -143,7 +151,7 @@ def small_multiples(long: pd.DataFrame, title: str, real: pd.DataFrame | None = 
     ).properties(title=title)
 
 
-def compare_chart(summaries: dict[str, pd.DataFrame], target: float | None = None) -> alt.LayerChart:
+def compare_chart(summaries: dict[str, pd.DataFrame], target: float | None = None) -> Layered:
     """Up to four scenarios' medians and 90% bands overlaid."""
     frames = [s.reset_index().assign(scenario=name) for name, s in summaries.items()]
     frame = pd.concat(frames, ignore_index=True)
@@ -152,9 +160,9 @@ def compare_chart(summaries: dict[str, pd.DataFrame], target: float | None = Non
                                                                      range=list(OKABE_ITO[:len(names)])),
                        legend=alt.Legend(orient="bottom"))
     base = alt.Chart(frame).encode(x=alt.X("week:Q", title="Week since rollout start"), color=colour)
-    band = base.mark_area(opacity=0.15).encode(y=_share("p05:Q", "Active share of technicians (%)"),
-                                               y2="p95:Q")
-    line = base.mark_line(strokeWidth=2).encode(
+    band: alt.Chart = base.mark_area(opacity=0.15).encode(
+        y=_share("p05:Q", "Active share of technicians (%)"), y2="p95:Q")
+    line: alt.Chart = base.mark_line(strokeWidth=2).encode(
         y="p50:Q", tooltip=["scenario:N", "week:Q", alt.Tooltip("p50:Q", format=".0%", title="Median")])
     chart = band + line
     if target is not None:
@@ -163,12 +171,12 @@ def compare_chart(summaries: dict[str, pd.DataFrame], target: float | None = Non
                                                   "bands: 90% of runs"), height=340)
 
 
-def network_chart(nodes: pd.DataFrame, edges: pd.DataFrame, title: str) -> alt.LayerChart:
+def network_chart(nodes: pd.DataFrame, edges: pd.DataFrame, title: str) -> Layered:
     """A facility's network: technicians placed by a spring layout, coloured by state."""
     states = ["champion", "active", "lapsed", "never used", "not live"]
-    links = alt.Chart(edges).mark_rule(color=GREY, opacity=0.5).encode(
+    links: alt.Chart = alt.Chart(edges).mark_rule(color=GREY, opacity=0.5).encode(
         x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None), x2="x2:Q", y2="y2:Q")
-    dots = alt.Chart(nodes).mark_circle(size=140, opacity=1, stroke="white", strokeWidth=1).encode(
+    dots: alt.Chart = alt.Chart(nodes).mark_circle(size=140, opacity=1, stroke="white", strokeWidth=1).encode(
         x="x:Q", y="y:Q",
         color=alt.Color("state:N", title="Technician", sort=states,
                         scale=alt.Scale(domain=states, range=[VERMILION, BLUE, ORANGE, GREY, "#DDDDDD"]),
@@ -177,11 +185,11 @@ def network_chart(nodes: pd.DataFrame, edges: pd.DataFrame, title: str) -> alt.L
     return (links + dots).properties(title=title, height=420)
 
 
-def forecast_chart(doc: dict) -> alt.LayerChart:
+def forecast_chart(doc: ForecastDocument) -> Layered:
     """Observed adoption, then each plan's 80% and 95% bands and median to the horizon."""
-    observed = pd.DataFrame(doc["observed"])
-    plans = doc["plans"]
-    names = [p["plan"] for p in plans]
+    observed = pd.DataFrame(doc.observed.model_dump(mode="json"))
+    plans = doc.plans
+    names = [p.plan for p in plans]
     colour = alt.Scale(domain=["Observed", *names], range=["#000000", *OKABE_ITO[:len(names)]])
     layers = [alt.Chart(observed.assign(series="Observed")).mark_line(strokeWidth=2).encode(
         x=alt.X("week:Q", title="Week since rollout start"),
@@ -189,14 +197,14 @@ def forecast_chart(doc: dict) -> alt.LayerChart:
         color=alt.Color("series:N", scale=colour, title=None, legend=alt.Legend(orient="bottom")),
         tooltip=[alt.Tooltip("week:Q"), alt.Tooltip("active_share:Q", format=".0%", title="Observed")])]
     for plan in plans:
-        bands = pd.DataFrame(plan["bands"]).assign(series=plan["plan"])
+        bands = pd.DataFrame(plan.bands.model_dump()).assign(series=plan.plan)
         base = alt.Chart(bands).encode(x="week:Q", color=alt.Color("series:N", scale=colour))
         layers += [base.mark_area(opacity=0.15).encode(y="p025:Q", y2="p975:Q"),
                    base.mark_area(opacity=0.3).encode(y="p10:Q", y2="p90:Q"),
                    base.mark_line(strokeWidth=2, strokeDash=[4, 2]).encode(
                        y="p50:Q", tooltip=["series:N", "week:Q",
                                            alt.Tooltip("p50:Q", format=".0%", title="Median")])]
-    layers.append(target_rule(doc["target"]))
+    layers.append(target_rule(doc.target))
     return alt.layer(*layers).properties(
         title=alt.TitleParams("Adoption so far and forecast to the horizon",
                               subtitle="Bands: 80% and 95% of forecast runs; dashed: median"),
@@ -207,7 +215,7 @@ ROGERS = (("Innovators", -3.2, -2.0), ("Early adopters", -2.0, -1.0), ("Early ma
           ("Late majority", 0.0, 1.0), ("Laggards", 1.0, 3.2))
 
 
-def chasm_illustration(gap: float = 0.45) -> alt.LayerChart:
+def chasm_illustration(gap: float = 0.45) -> Layered:
     """Rogers' adoption curve split by category, with Moore's chasm between the pilot's volunteers
     (innovators, early adopters) and the majority. No data: the sign-in page's picture."""
     import numpy as np
@@ -219,13 +227,14 @@ def chasm_illustration(gap: float = 0.45) -> alt.LayerChart:
         frames.append(pd.DataFrame({"x": z + shift, "density": np.exp(-0.5 * z**2), "group": name}))
     frame = pd.concat(frames, ignore_index=True)
     order = [name for name, _, _ in ROGERS]
-    area = alt.Chart(frame).mark_area(opacity=0.85, line={"color": "white"}).encode(
+    area: alt.Chart = alt.Chart(frame).mark_area(opacity=0.85, line={"color": "white"}).encode(
         x=alt.X("x:Q", axis=None),
         y=alt.Y("density:Q", axis=None, stack=None, scale=alt.Scale(domain=[0, 1.15])),
         color=alt.Color("group:N", sort=order, scale=alt.Scale(domain=order, range=list(OKABE_ITO[:5])),
                         legend=alt.Legend(orient="bottom", title=None, columns=5, labelLimit=200)))
-    label = alt.Chart(pd.DataFrame({"x": [-1.0 + gap / 2], "y": [1.08], "text": ["the chasm"]})).mark_text(
-        fontStyle="italic", color=GREY).encode(x="x:Q", y="y:Q", text="text:N")
+    caption = pd.DataFrame({"x": [-1.0 + gap / 2], "y": [1.08], "text": ["the chasm"]})
+    label: alt.Chart = alt.Chart(caption).mark_text(fontStyle="italic", color=GREY).encode(
+        x="x:Q", y="y:Q", text="text:N")
     return (area + label).properties(height=150, title=alt.Title(
         "Pilots win the volunteers; rollouts must cross to the majority",
         subtitle="Rogers' adopter categories, with Moore's chasm after the early adopters"))

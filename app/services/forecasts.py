@@ -1,105 +1,178 @@
-"""Forecast documents: what the nightly job stores and the page, the PDF and the CLI read."""
+"""Forecast documents: what the nightly job stores and the page, the PDF and the CLI read.
+
+The document's shape is `app.services.documents.ForecastDocument`; this module computes, stores and
+reads it back.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from app.services.backtests import backtest, backtest_sentence
 from app.services.calibration import calibrate_store, stored_calibration
+from app.services.documents import (
+    SCHEMA_VERSION,
+    Bands,
+    BassBaseline,
+    ForecastDocument,
+    ObservedSeries,
+    PlanForecast,
+    PosteriorSummary,
+    Ranking,
+    SkippedPlan,
+)
 from app.services.recorded import observed_series, recorded_scenario
-from app.services.settings import ForecastSettings
+from app.services.settings import Settings, get_settings
 from db import forecasts as store
 from db.queries import weekly_metrics
 from model.bass import fit_bass
 from model.forecast import forecast_plans, rank_plans
 from model.plan import Costs, Plan
 
+log = logging.getLogger(__name__)
 
-def _bands_json(frame: pd.DataFrame) -> dict:
-    return {c: [int(v) if c == "week" else round(float(v), 6) for v in frame[c]] for c in frame.columns}
+PLAN_STATS = ("probability_of_target", "expected_at_horizon", "expected_week_of_target", "cost",
+              "cost_per_point", "points_gained", "downtime_hours_saved", "downtime_saving")
+"""The columns of model.forecast.rank_plans that a PlanForecast carries."""
+
+
+class Refresh(TypedDict):
+    """What one refresh-forecast run did."""
+
+    recalibrated: bool
+    snapshots: list[int]
+    """The ids of the snapshots stored."""
+    data_version: str
+
+
+def _rounded(values: Iterable[float]) -> list[float]:
+    return [round(float(v), 6) for v in values]
+
+
+def _bands(frame: pd.DataFrame) -> Bands:
+    return Bands.model_validate({c: [int(v) for v in frame[c]] if c == "week" else _rounded(frame[c])
+                                 for c in frame.columns})
 
 
 def forecast_document(engine: Engine, *, facility: str | None = None, horizon: int = 26,
                       plans: tuple[Plan, ...] = (), target: float = 0.7, target_week: int | None = None,
-                      seed: int = 0, quick: bool = False, costs: Costs | None = None) -> dict:
+                      seed: int = 0, quick: bool = False, costs: Costs | None = None) -> ForecastDocument:
     """The forecast as leadership reads it, from the latest calibration (fitting one if needed).
 
-    `costs` price the current plan (the organisation's; default: `ForecastSettings`).
+    `costs` price the current plan (the organisation's; default: `Settings`). The backtest is the
+    latest stored forecast's (the nightly refresh runs a new one).
     """
-    row = store.latest_calibration(engine, facility)
     series = observed_series(engine, facility)
-    stale = row is None or row["data_version"] != store.data_version(engine)
-    if stale or len(row["observed"]) != len(series):  # new data, or fitted on fewer weeks
-        calibrate_store(engine, facility=facility, seed=seed, quick=quick)
-        row = store.latest_calibration(engine, facility)
+    row = _current_calibration(engine, facility, weeks=len(series), seed=seed, quick=quick)
     cal = stored_calibration(row)
     forecasts = forecast_plans(cal, horizon=horizon, plans=plans, target=target, target_week=target_week,
-                               seed=seed, costs=costs or ForecastSettings().costs())
+                               seed=seed, costs=costs or get_settings().costs())
     ranked = rank_plans(forecasts).set_index("plan")
     t = cal.observed.size
     bass = fit_bass(cal.observed).forecast(horizon)
-    snapshot = store.latest_snapshot(engine, facility)
-    tested = (snapshot or {}).get("document", {}).get("backtest", {})
-    return {
-        "facility": facility, "data_version": row["data_version"], "calibration_id": row["id"],
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "observed": {"week": series["week"].tolist()[:t],
-                     "week_start": [str(d) for d in series["week_start"]][:t],
-                     "active_share": [round(float(v), 6) for v in cal.observed]},
-        "horizon": horizon, "target": target, "target_week": forecasts[0].target_week,
-        "plans": [{"plan": f.plan.name, "description": f.plan.description, "bands": _bands_json(f.bands()),
-                   **_plan_stats(ranked.loc[f.plan.name])} for f in forecasts],
-        "baseline": {"method": "bass", "week": list(range(t + 1, t + horizon + 1)),
-                     "mean": [round(float(v), 6) for v in bass["mean"]],
-                     "lo_80": [round(float(v), 6) for v in bass["lo_80"]],
-                     "hi_80": [round(float(v), 6) for v in bass["hi_80"]]},
-        "ranking": {"by_probability": list(ranked.index),
-                    "by_cost_per_point": list(ranked["cost_per_point"].dropna().sort_values().index)},
-        "backtest": tested,
-        "sentence": backtest_sentence(tested),
-        "posterior": {"mean": cal.posterior.mean(), "interval90": cal.posterior.interval(0.9)},
-    }
+    previous = latest_forecast(engine, facility)
+    tested = previous.backtest if previous else None
+    return ForecastDocument(
+        facility=facility, data_version=row["data_version"], calibration_id=row["id"],
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        observed=ObservedSeries(week=series["week"].tolist()[:t],
+                                week_start=list(pd.to_datetime(series["week_start"]).dt.date)[:t],
+                                active_share=_rounded(cal.observed)),
+        horizon=horizon, target=target, target_week=forecasts[0].target_week,
+        plans=[PlanForecast.model_validate({"plan": f.plan.name, "description": f.plan.description,
+                                            "bands": _bands(f.bands()), **_plan_stats(ranked, f.plan.name)})
+               for f in forecasts],
+        baseline=BassBaseline(week=list(range(t + 1, t + horizon + 1)), mean=_rounded(bass["mean"]),
+                              lo_80=_rounded(bass["lo_80"]), hi_80=_rounded(bass["hi_80"])),
+        ranking=Ranking(by_probability=list(ranked.index),
+                        by_cost_per_point=list(ranked["cost_per_point"].dropna().sort_values().index)),
+        backtest=tested, sentence=backtest_sentence(tested),
+        posterior=PosteriorSummary(mean=cal.posterior.mean(), interval90=cal.posterior.interval(0.9)),
+    )
 
 
-def _plan_stats(row: pd.Series) -> dict:
-    def num(v):
-        return None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
-    keys = ("probability_of_target", "expected_at_horizon", "expected_week_of_target", "cost",
-            "cost_per_point", "points_gained", "downtime_hours_saved", "downtime_saving")
-    return {k: num(row[k]) for k in keys}
+def _current_calibration(engine: Engine, facility: str | None, *, weeks: int, seed: int,
+                         quick: bool) -> dict[str, Any]:
+    """The latest calibration row, fitting a new one first on new data or when fitted on fewer weeks."""
+    row = store.latest_calibration(engine, facility)
+    if row is not None and row["data_version"] == store.data_version(engine) \
+            and len(row["observed"]) == weeks:
+        return row
+    calibrate_store(engine, facility=facility, seed=seed, quick=quick)
+    fitted = store.latest_calibration(engine, facility)
+    if fitted is None:
+        raise RuntimeError(f"the calibration just stored for {facility or 'all facilities'} is missing")
+    return fitted
 
 
-def latest_forecast(engine: Engine, facility: str | None = None) -> dict | None:
-    """The newest stored forecast document, or None."""
-    snapshot = store.latest_snapshot(engine, facility)
-    return snapshot["document"] if snapshot else None
+def _number(value: float | None) -> float | None:
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else float(value)
+
+
+def _plan_stats(ranked: pd.DataFrame, plan: str) -> dict[str, float | None]:
+    """One plan's row of rank_plans, NaN as None (PlanForecast validates the values)."""
+    return {k: _number(ranked[k].loc[plan]) for k in PLAN_STATS}
+
+
+def latest_forecast(engine: Engine, facility: str | None = None) -> ForecastDocument | None:
+    """The newest stored forecast document, or None when there is none that this version can read.
+
+    A stored document of another schema version, or one that does not validate, counts as absent
+    (with a logged warning): the next refresh recomputes it.
+    """
+    return _readable(store.latest_snapshot(engine, facility))
+
+
+def _readable(snapshot: dict[str, Any] | None) -> ForecastDocument | None:
+    """The snapshot's document if this version can read it; else None, with a warning saying why."""
+    if snapshot is None:
+        return None
+    document = snapshot["document"]
+    where = f"forecast snapshot {snapshot['id']} ({snapshot['facility'] or 'all facilities'})"
+    version = document.get("schema_version", SCHEMA_VERSION) if isinstance(document, dict) else None
+    if version != SCHEMA_VERSION:
+        log.warning("%s has schema version %s, this version of Chasm reads %s: not shown; the next "
+                    "refresh-forecast recomputes it", where, version, SCHEMA_VERSION)
+        return None
+    try:
+        return ForecastDocument.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        log.warning("%s does not match the forecast document (schema version %s; %d problem(s), first: "
+                    "%s: %s): not shown; the next refresh-forecast recomputes it", where, SCHEMA_VERSION,
+                    exc.error_count(), ".".join(map(str, first["loc"])) or "document", first["msg"])
+        return None
 
 
 def alternative_plans(engine: Engine, folder: Path | None = None,
-                      costs: Costs | None = None) -> tuple[tuple[Plan, ...], list[dict]]:
+                      costs: Costs | None = None) -> tuple[tuple[Plan, ...], list[SkippedPlan]]:
     """The organisation's alternative plans that can be forecast now, and why the others cannot.
 
     Plans are the `*.toml` files of the plans folder (`CHASM_PLANS_DIR`, default `<data dir>/plans`;
     the demo puts three there), read against the recorded scenario. A file that is not a valid plan,
     a plan with an intervention in a week the data already covers, or a name already taken is left
-    out with its reason. `costs`: the organisation's (default: `ForecastSettings`).
+    out with its reason. `costs`: the organisation's (default: `Settings`).
 
     Returns:
-        The plans in file-name order, and [{"file", "reason"}] for the files left out.
+        The plans in file-name order, and the files left out with their reasons.
     """
-    from db.config import get_settings
     from model.plan import CURRENT, load_plan
     from model.scenario import ScenarioError
 
-    folder = folder or get_settings().resolved_plans_dir
+    settings = get_settings()
+    folder = folder or settings.store.resolved_plans_dir
     base, weeks = recorded_scenario(engine), len(observed_series(engine))
-    costs = costs or ForecastSettings().costs()
+    costs = costs or settings.costs()
     plans: list[Plan] = []
     skipped = []
     for path in sorted(folder.glob("*.toml")):
@@ -107,26 +180,30 @@ def alternative_plans(engine: Engine, folder: Path | None = None,
             plan = load_plan(path, base, costs)
             plan.apply(base, after_week=weeks)
         except ScenarioError as exc:
-            skipped.append({"file": path.name, "reason": str(exc).removeprefix(f"{path}: ")})
+            skipped.append(SkippedPlan(file=path.name, reason=str(exc).removeprefix(f"{path}: ")))
             continue
         if plan.name in {CURRENT.name, *(p.name for p in plans)}:
-            skipped.append({"file": path.name, "reason": f"the name {plan.name!r} is taken by another plan"})
+            skipped.append(SkippedPlan(file=path.name,
+                                       reason=f"the name {plan.name!r} is taken by another plan"))
             continue
         plans.append(plan)
     return tuple(plans), skipped
 
 
-def _inputs_version(folder: Path, settings: ForecastSettings) -> str:
+def _inputs_version(folder: Path, settings: Settings) -> str:
     """Changes whenever a plan file is added, removed or edited, or a forecast setting changes."""
-    digest = hashlib.sha256(settings.model_dump_json().encode())
+    digest = hashlib.sha256(settings.forecast_inputs_json().encode())
     for path in sorted(folder.glob("*.toml")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
 def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick: bool = False,
-                     facilities: bool = False) -> dict:
+                     facilities: bool = False) -> Refresh:
     """Job `refresh-forecast`: recalibrate when new data arrived, then store a forecast snapshot.
+
+    A stored snapshot that this version cannot read (another schema version, or invalid) is
+    recomputed as if it were missing.
 
     Args:
         engine: the store's engine.
@@ -136,34 +213,33 @@ def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick:
         facilities: also refit and snapshot every facility (per-facility fits beside the pooled one).
 
     Returns:
-        {"recalibrated": bool, "snapshots": [ids], "data_version": str}
+        Whether it recalibrated, the ids of the snapshots stored, the data version.
     """
-    from db.config import get_settings
-
     version = store.data_version(engine)
-    settings = ForecastSettings()
-    inputs_version = _inputs_version(get_settings().resolved_plans_dir, settings)
+    settings = get_settings()
+    inputs_version = _inputs_version(settings.store.resolved_plans_dir, settings)
     scopes: list[str | None] = [None]
     if facilities:
         scopes += sorted(weekly_metrics(engine)["facility"].unique())
-    recalibrated, snapshots = False, []
+    recalibrated, snapshots = False, list[int]()
     for facility in scopes:
         latest = store.latest_calibration(engine, facility)
         if latest is None or latest["data_version"] != version:
             calibrate_store(engine, facility=facility, seed=seed, quick=quick)
             recalibrated = True
         elif ((snap := store.latest_snapshot(engine, facility)) and snap["data_version"] == version
-              and snap["document"].get("inputs_version") == inputs_version):
+              and (shown := _readable(snap)) is not None and shown.inputs_version == inputs_version):
             continue  # no new data, plans or settings since the last snapshot
         tested = (backtest(engine, facility=facility, seed=seed, step=16 if quick else 8)
-                  if facility is None else {})
+                  if facility is None else None)
         # Plans are organisation-wide (champion counts, training waves): only its forecast weighs them.
         plans, skipped = alternative_plans(engine, costs=settings.costs()) if facility is None else ((), [])
         document = forecast_document(engine, facility=facility, horizon=horizon, plans=plans, seed=seed,
                                      quick=quick, target=settings.target_share, costs=settings.costs())
-        document["backtest"], document["sentence"] = tested, backtest_sentence(tested)
-        document["skipped_plans"], document["inputs_version"] = skipped, inputs_version
-        cal_id = document["calibration_id"]
-        snapshots.append(store.store_snapshot(engine, calibration_id=cal_id, facility=facility,
-                                              data_version=version, document=document))
+        document = document.model_copy(update={
+            "backtest": tested, "sentence": backtest_sentence(tested), "skipped_plans": skipped,
+            "inputs_version": inputs_version})
+        snapshots.append(store.store_snapshot(engine, calibration_id=document.calibration_id,
+                                              facility=facility, data_version=version,
+                                              document=document.model_dump(mode="json")))
     return {"recalibrated": recalibrated, "snapshots": snapshots, "data_version": version}

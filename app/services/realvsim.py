@@ -9,17 +9,61 @@ against the organisation's.
 
 from __future__ import annotations
 
+from typing import NotRequired, TypedDict
+
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from db.queries import weekly_metrics
+from app.services.tracker import OVERALL
+from db.queries import active_share, weekly_metrics
 from model.ensemble import run_ensemble
 from model.scenario import Scenario
 
-OVERALL = "All facilities"
 LOOK_AHEAD_WEEKS = 26
 """Simulated weeks shown beyond the last stored week."""
+
+
+class Fit(TypedDict):
+    """How a real series sits in a simulated band (mae and inside90 None when no week overlaps)."""
+
+    mae: float | None
+    inside90: float | None
+    points: int
+
+
+class OverallComparison(TypedDict):
+    """All facilities together: the real series, the simulated band and their fit."""
+
+    real: pd.DataFrame
+    simulated: pd.DataFrame
+    fit: Fit
+
+
+class Weeks(TypedDict):
+    """The last real week and the last simulated week."""
+
+    real: int
+    simulated: int
+
+
+class Comparison(TypedDict):
+    """What the Real vs simulated page draws (see compare_real_simulated and compare_calibrated)."""
+
+    overall: OverallComparison
+    facilities: pd.DataFrame
+    """Long bands with a `facility` column."""
+    real_facilities: pd.DataFrame
+    fits: pd.DataFrame
+    """One row per facility: facility, mae, inside90, points."""
+    weeks: Weeks
+    matched: bool
+    scenario: str
+    runs: int
+    fitted_weeks: NotRequired[int]
+    """Against the calibrated model only: the weeks the organisation's fit saw."""
+    own_fits: NotRequired[list[str]]
+    """Against the calibrated model only: facilities drawn from their own calibration."""
 
 
 def recorded_toml(engine: Engine) -> str:
@@ -37,12 +81,11 @@ def real_shares(metrics: pd.DataFrame) -> pd.DataFrame:
         {"active_users": float, "technicians": float})
     total = counts.groupby("week_start", as_index=False)[["active_users", "technicians"]].sum()
     frame = pd.concat([total.assign(facility=OVERALL), counts], ignore_index=True)
-    frame = frame[frame["technicians"] > 0]
     return pd.DataFrame({"scope": frame["facility"], "week": frame["week_start"].map(weeks).astype(int),
-                         "active_share": frame["active_users"] / frame["technicians"]}).dropna()
+                         "active_share": active_share(frame)}).dropna()
 
 
-def fit(real: pd.DataFrame, simulated: pd.DataFrame) -> dict:
+def fit(real: pd.DataFrame, simulated: pd.DataFrame) -> Fit:
     """Mean absolute error against the simulated median, and the share of real points in the 90% band."""
     joined = real.merge(simulated.reset_index(), on="week")
     if joined.empty:
@@ -53,7 +96,7 @@ def fit(real: pd.DataFrame, simulated: pd.DataFrame) -> dict:
 
 
 def compare_real_simulated(engine: Engine, scenario: Scenario | str, runs: int = 100,
-                           facility: str | None = None, *, seed: int = 0) -> dict:
+                           facility: str | None = None, *, seed: int = 0) -> Comparison:
     """The real series, the ensemble's bands and fit statistics, overall and per facility.
 
     Args:
@@ -64,8 +107,8 @@ def compare_real_simulated(engine: Engine, scenario: Scenario | str, runs: int =
         seed: the ensemble's seed.
 
     Returns:
-        {"overall": {"real", "simulated", "fit"}, "facilities": DataFrame (long bands with
-        `facility`), "real_facilities": DataFrame, "fits": DataFrame per facility, "matched": bool}.
+        A Comparison: the overall real series, band and fit; long bands per facility; the real
+        facilities' series; a fit per facility; whether facilities were matched one to one.
 
     Raises:
         LookupError: no metrics are stored.
@@ -82,10 +125,10 @@ def compare_real_simulated(engine: Engine, scenario: Scenario | str, runs: int =
     matched = len(names) == len(result.facility_names) and facility is None
     bands = {name: result.summary("active_share", result.facility_names[i]) if matched else overall
              for i, name in enumerate(names)}
-    return _comparison(real, overall, bands) | {"matched": matched, "scenario": scenario.name, "runs": runs}
+    return _comparison(real, overall, bands, matched=matched, scenario=scenario.name, runs=runs)
 
 
-def compare_calibrated(engine: Engine, runs: int = 100, *, seed: int = 0) -> dict:
+def compare_calibrated(engine: Engine, runs: int = 100, *, seed: int = 0) -> Comparison:
     """The real series over the calibrated model's rollout from week 1 (one run per posterior draw).
 
     Overall: the organisation's latest calibration. Per facility: that facility's own latest
@@ -110,7 +153,8 @@ def compare_calibrated(engine: Engine, runs: int = 100, *, seed: int = 0) -> dic
     weeks = int(real["week"].max()) + LOOK_AHEAD_WEEKS
     calibration = stored_calibration(row)
     overall = hindcast(calibration, runs=runs, weeks=weeks, seed=seed).summary("active_share")
-    bands, own = {}, []
+    bands: dict[str, pd.DataFrame] = {}
+    own: list[str] = []
     for name in _facility_names(real, None):
         facility_row = latest_calibration(engine, name)
         if facility_row is None:
@@ -122,9 +166,10 @@ def compare_calibrated(engine: Engine, runs: int = 100, *, seed: int = 0) -> dic
                         seed=seed).summary("active_share")
         bands[name] = band.set_axis(band.index + offset, axis=0).rename_axis("week")
         own.append(name)
-    return _comparison(real, overall, bands) | {
-        "matched": False, "scenario": "the calibrated model", "runs": runs,
-        "fitted_weeks": int(calibration.observed.size), "own_fits": own}
+    comparison = _comparison(real, overall, bands, matched=False, scenario="the calibrated model", runs=runs)
+    comparison["fitted_weeks"] = int(calibration.observed.size)
+    comparison["own_fits"] = own
+    return comparison
 
 
 def _stored_real(engine: Engine) -> pd.DataFrame:
@@ -139,7 +184,8 @@ def _facility_names(real: pd.DataFrame, facility: str | None) -> list[str]:
     return [n for n in names if n == facility] if facility is not None else names
 
 
-def _comparison(real: pd.DataFrame, overall: pd.DataFrame, bands: dict[str, pd.DataFrame]) -> dict:
+def _comparison(real: pd.DataFrame, overall: pd.DataFrame, bands: dict[str, pd.DataFrame], *,
+                matched: bool, scenario: str, runs: int) -> Comparison:
     """Fit statistics of the real series against the overall band and each facility's band."""
     fits = [{"facility": name, **fit(real[real["scope"] == name], band)} for name, band in bands.items()]
     real_overall = real[real["scope"] == OVERALL][["week", "active_share"]]
@@ -148,4 +194,5 @@ def _comparison(real: pd.DataFrame, overall: pd.DataFrame, bands: dict[str, pd.D
     return {"overall": {"real": real_overall, "simulated": overall, "fit": fit(real_overall, overall)},
             "facilities": pd.concat(long, ignore_index=True) if long else pd.DataFrame(),
             "real_facilities": real_fac, "fits": pd.DataFrame(fits),
-            "weeks": {"real": int(real["week"].max()), "simulated": int(np.asarray(overall.index).max())}}
+            "weeks": {"real": int(real["week"].max()), "simulated": int(np.asarray(overall.index).max())},
+            "matched": matched, "scenario": scenario, "runs": runs}

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+import seed_data
+from db.interventions import INTERVENTION_KINDS
+from db.queries import active_share, weekly_metrics
 from db.queries import interventions as logged_interventions
-from db.queries import weekly_metrics
 from model.calibrate import CalibrationError
 from model.scenario import (
     Champions,
@@ -20,31 +22,51 @@ from model.scenario import (
     load_scenario,
 )
 
-ROLLOUT = Path(__file__).resolve().parents[2] / "seed_data" / "scenarios" / "rollout.toml"
+ROLLOUT = seed_data.path("scenarios", "rollout.toml")
 
 
-# What a logged intervention of each kind did to the levers, when the log gives no settings.
-KIND_SETTINGS: dict[str, dict] = {
+# What a logged intervention of each kind does to the levers when the log gives no settings of its
+# own: one entry per kind db.interventions accepts ({} changes no lever). `champions` launches
+# champions instead (see recorded_scenario).
+KIND_SETTINGS: dict[str, dict[str, Any]] = {
+    "champions": {},
     "cmms_integration": {"friction_minutes": 0.5},
     "kpi_change": {"kpi": "downtime_prevented"},
     "training_wave": {"training_per_week": 20, "training_hours": 8.0, "training_mode": "hands_on"},
-    "transparency": {"transparency": 0.8},
-    "support": {"support": 0.5},
+    "communication": {},
+    "leadership": {},
+    "other": {},
 }
 
 
-def replayed_settings(kind: str, settings: dict | None) -> dict:
+def replayed_settings(kind: str, settings: dict[str, Any] | None) -> dict[str, Any]:
     """The lever values a logged intervention sets when the forecast replays it: its own, else the kind's."""
     return dict(settings if isinstance(settings, dict) else KIND_SETTINGS.get(kind, {}))
 
 
-def describe_replay(kind: str, settings: dict | None) -> str:
+def describe_replay(kind: str, settings: dict[str, Any] | None) -> str:
     """What the forecast replays for one log entry, in words ("" for nothing)."""
     values = replayed_settings(kind, settings)
     parts = [f"{k} = {v:g}" if isinstance(v, int | float) else f"{k} = {v}" for k, v in values.items()]
     if kind == "champions":
         parts.append("1 champion per 12 technicians, in every facility")
     return ", ".join(parts)
+
+
+class _LogEntry(NamedTuple):
+    """One entry of the intervention log, typed (the columns db.queries.interventions returns)."""
+
+    week_start: date
+    facility: str | None
+    kind: str
+    description: str
+    settings: dict[str, Any] | None
+
+
+def _log_entries(engine: Engine) -> list[_LogEntry]:
+    """The intervention log, oldest first, one typed entry per row."""
+    log = logged_interventions(engine)[list(_LogEntry._fields)]
+    return [_LogEntry._make(row) for row in log.itertuples(index=False, name=None)]
 
 
 def observed_series(engine: Engine, facility: str | None = None) -> pd.DataFrame:
@@ -58,8 +80,7 @@ def observed_series(engine: Engine, facility: str | None = None) -> pd.DataFrame
         where = f" for facility {facility!r}" if facility else ""
         raise CalibrationError(f"no weekly metrics stored{where}: upload a file or load the demo")
     weekly = metrics.groupby("week_start")[["active_users", "technicians"]].sum().sort_index()
-    frame = pd.DataFrame({"week_start": weekly.index,
-                          "active_share": (weekly["active_users"] / weekly["technicians"]).astype(float)})
+    frame = pd.DataFrame({"week_start": weekly.index, "active_share": active_share(weekly)})
     frame.insert(0, "week", np.arange(1, len(frame) + 1))
     return frame.reset_index(drop=True)
 
@@ -80,11 +101,10 @@ def recorded_scenario(engine: Engine, facility: str | None = None) -> Scenario:
     headcount = int(latest["technicians"].sum())
     org = replace(base.organisation, technicians=headcount, facilities=int(latest["facility"].nunique()),
                   pilot_technicians=min(base.organisation.pilot_technicians, headcount // 4))
-    log = logged_interventions(engine)
     items = []
-    for row in log.itertuples():
-        scoped = isinstance(row.facility, str)
-        if scoped and (facility is None or row.facility.casefold() != facility.casefold()):
+    for row in _log_entries(engine):
+        place = row.facility
+        if isinstance(place, str) and (facility is None or place.casefold() != facility.casefold()):
             continue
         week = (pd.Timestamp(row.week_start) - pd.Timestamp(first_week)).days // 7 + 1
         if week < 1:
@@ -96,7 +116,7 @@ def recorded_scenario(engine: Engine, facility: str | None = None) -> Scenario:
             champions = Champions(count=min(count, org.technicians), strategy="facility")
         if settings or champions:
             items.append(Intervention(week=int(week), levers=settings, champions=champions,
-                                      label=row.description or row.kind))
+                                      label=row.description or INTERVENTION_KINDS.get(row.kind, row.kind)))
     weeks = int(metrics["week_start"].nunique()) + 260
     return replace(base, name=f"recorded ({facility or 'all facilities'})", organisation=org,
                    interventions=tuple(sorted(items, key=lambda i: i.week)), weeks=weeks)

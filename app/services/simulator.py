@@ -5,7 +5,7 @@ No streamlit here: every function takes and returns plain values, so a notebook 
 
 from __future__ import annotations
 
-import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,9 +15,20 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from model.scenario import LEVER_RANGES, Scenario, ScenarioError, scenario_from_dict
+import seed_data
+from app.services.settings import Settings, get_settings
+from model.budget import check_budget
+from model.population import Population
+from model.scenario import (
+    LEVER_RANGES,
+    Scenario,
+    ScenarioError,
+    check_network,
+    parse_toml,
+    scenario_from_dict,
+)
 
-PRESETS = Path(__file__).resolve().parents[2] / "seed_data" / "scenarios"
+PRESETS = seed_data.path("scenarios")
 CALENDAR_COLUMNS = ("week", "change", "value", "label", "cost")
 
 
@@ -69,17 +80,37 @@ def preset_toml(name: str) -> str:
     return (PRESETS / f"{name}.toml").read_text(encoding="utf-8")
 
 
-def parse(text: str) -> tuple[Scenario, dict[str, Any]]:
+def parse(text: str, *, network_dirs: Sequence[Path] | None = None) -> tuple[Scenario, dict[str, Any]]:
     """Validate scenario TOML; returns the scenario and the parsed document.
 
+    An edge-list network must lie in the shipped data or `network_dirs` (the settings' if None).
+
     Raises:
-        ScenarioError: not TOML, or a bad key or value (the message names it).
+        ScenarioError: not TOML, a bad key or value, or an edge list elsewhere (the message names it).
     """
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"not valid TOML ({exc})") from None
-    return scenario_from_dict(doc), doc
+    doc = parse_toml(text)
+    scenario = scenario_from_dict(doc)
+    if scenario.organisation.network != "generated":
+        dirs = get_settings().network_dirs if network_dirs is None else network_dirs
+        scenario = check_network(scenario, network_dirs=dirs)
+    return scenario, doc
+
+
+def check_simulation(text: str, *, runs: int, weeks: int | None = None,
+                     settings: Settings | None = None) -> tuple[Scenario, Population | None]:
+    """The scenario of `text` and its loaded network (None if generated), if the run fits the budget.
+
+    Nothing is simulated: the check counts, before any state exists.
+
+    Raises:
+        ScenarioError: the scenario is invalid, or (`BudgetError`) over the settings' budget, saying
+            how many runs would fit.
+    """
+    settings = get_settings() if settings is None else settings
+    scenario, _ = parse(text, network_dirs=settings.network_dirs)
+    population = check_budget(scenario, runs, weeks, max_bytes=settings.simulation_max_bytes,
+                              max_technician_weeks=settings.simulation_max_technician_weeks)
+    return scenario, population
 
 
 @dataclass
@@ -99,8 +130,9 @@ class ScenarioForm:
 
 
 def form_from_toml(text: str) -> ScenarioForm:
-    """Split a scenario into the simulator's inputs."""
-    scenario, doc = parse(text)
+    """Split a scenario into the simulator's inputs (its edge-list path is checked on the way back)."""
+    doc = parse_toml(text)
+    scenario = scenario_from_dict(doc)
     levers = {k: getattr(scenario.levers, k) for k in LEVERS}
     attitudes = {k: getattr(scenario.organisation, k) for k in ATTITUDES}
     onboarding = {"mode": scenario.onboarding.mode, "hours": scenario.onboarding.hours}
@@ -205,11 +237,15 @@ class Simulation:
 
 
 def simulate(text: str, *, runs: int = 100, seed: int = 0) -> Simulation:
-    """Run an ensemble of a scenario (TOML text) and summarise its active share."""
+    """Run an ensemble of a scenario (TOML text) and summarise its active share.
+
+    Raises:
+        ScenarioError: the scenario is invalid or over the budget (`check_simulation`).
+    """
     from model.ensemble import run_ensemble
 
-    scenario, _ = parse(text)
-    result = run_ensemble(scenario, runs=runs, seed=seed)
+    scenario, population = check_simulation(text, runs=runs)
+    result = run_ensemble(scenario, runs=runs, seed=seed, population=population)
     facilities = pd.concat([result.summary("active_share", name).reset_index().assign(facility=name)
                             for name in result.facility_names], ignore_index=True)
     cost = sum(i.cost for i in scenario.interventions)
@@ -222,14 +258,16 @@ def network_snapshot(text: str, *, facility: int = 0, week: int = 26,
     from model.model import AdoptionModel
 
     scenario, _ = parse(text)
-    model = AdoptionModel(scenario, replicates=1, rng=seed)
-    model.run_for(max(1, min(week, scenario.weeks)))
+    weeks = max(1, min(week, scenario.weeks))
+    scenario, population = check_simulation(text, runs=1, weeks=weeks)
+    model = AdoptionModel(scenario, replicates=1, rng=seed, population=population)
+    model.run_for(weeks)
     population = model.population
-    members = np.flatnonzero(population.facility == facility)
-    inside = set(members.tolist())
+    members: list[int] = np.flatnonzero(population.facility == facility).tolist()
+    inside = set(members)
     edges = [(int(a), int(b)) for a, b in population.edges() if a in inside and b in inside]
-    graph = nx.Graph()
-    graph.add_nodes_from(members.tolist())
+    graph: nx.Graph[int] = nx.Graph()
+    graph.add_nodes_from(members)
     graph.add_edges_from(edges)
     layout = nx.spring_layout(graph, seed=seed)
     agents = model.technicians(0)

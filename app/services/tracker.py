@@ -9,12 +9,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
 
+from db.queries import active_share
+
 OVERALL = "All facilities"
+"""The scope label of every facility taken together, wherever a list of facilities is shown."""
 LIFECYCLE = ("new", "retained", "reactivated", "lapsed")
+
+
+class Overall(TypedDict, total=False):
+    """The headline numbers for all facilities at the latest week (empty when nothing is stored)."""
+
+    active_share: float
+    change: float | None
+    """vs the week before; None in the first week."""
+    depth: float
+    depth_change: float | None
+    technicians: int
+    facilities: int
+    facilities_below_target: int
 
 
 @dataclass(frozen=True)
@@ -22,7 +39,7 @@ class TrackerView:
     """Everything the tracker page draws."""
 
     latest_week: date | None
-    overall: dict
+    overall: Overall
     """active_share, change (vs the week before), depth, technicians, facilities_below_target."""
     trend: pd.DataFrame
     """week_start, scope (facility or OVERALL), breadth, depth."""
@@ -38,7 +55,7 @@ class TrackerView:
 def _shares(frame: pd.DataFrame) -> pd.DataFrame:
     sums = frame[["technicians", "active_users", "work_orders", "ai_assisted_work_orders"]].astype(float)
     return pd.DataFrame({
-        "breadth": sums["active_users"] / sums["technicians"].replace(0, np.nan),
+        "breadth": active_share(sums),
         "depth": sums["ai_assisted_work_orders"] / sums["work_orders"].replace(0, np.nan),
     })
 
@@ -83,8 +100,8 @@ def lifecycle(tech_weeks: pd.DataFrame) -> pd.DataFrame:
     status = np.select(
         [active & ~ever_before, active & before, active & ~before & ever_before, ~active & before],
         list(LIFECYCLE), default="")
-    counts = (frame.assign(status=status)[status != ""]
-              .groupby(["week_start", "status"]).size().rename("technicians").reset_index())
+    counts: pd.DataFrame = (frame.assign(status=status)[status != ""]
+                            .groupby(["week_start", "status"]).size().rename("technicians").reset_index())
     return counts
 
 
@@ -104,8 +121,8 @@ def at_risk(tech_weeks: pd.DataFrame, inactive_weeks: int = 3) -> pd.DataFrame:
     weeks = frame["last_active"].map(lambda d: (latest - d).days // 7)
     frame = frame.assign(weeks_inactive=weeks)[weeks >= inactive_weeks]
     frame = frame.assign(technician=frame["technician_key"].str.slice(0, 10))
-    return frame.sort_values(["weeks_inactive", "facility"], ascending=[False, True])[columns] \
-        .reset_index(drop=True)
+    ordered: pd.DataFrame = frame.sort_values(["weeks_inactive", "facility"], ascending=[False, True])
+    return ordered[columns].reset_index(drop=True)
 
 
 def tracker_view(metrics: pd.DataFrame, tech_weeks: pd.DataFrame, *, target: float = 0.7,
@@ -119,7 +136,7 @@ def tracker_view(metrics: pd.DataFrame, tech_weeks: pd.DataFrame, *, target: flo
     last = overall.iloc[-1]
     previous = overall.iloc[-2] if len(overall) > 1 else None
     table = facility_table(trends, metrics, target)
-    summary = {
+    summary: Overall = {
         "active_share": float(last["breadth"]),
         "change": None if previous is None else float(last["breadth"] - previous["breadth"]),
         "depth": float(last["depth"]),

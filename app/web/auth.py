@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from app.web import resources
-
-ROLES = ("viewer", "editor", "admin")
+from db.accounts import ROLES
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ def current_account() -> Account | None:
     """The signed-in account, or None (also when the session has been idle too long)."""
     state = st.session_state
     name, role = state.get("user"), state.get("role")
-    if name is None:
+    if name is None or role is None:  # signed in sets both; signing out clears both
         return _sso_account()
     idle_limit = resources.settings().session_idle_minutes * 60
     now = time.time()
@@ -92,9 +91,10 @@ def _sso_account() -> Account | None:
         return None
     from db.accounts import role_of
 
-    name = st.user.get("email") or st.user.get("name")
+    claim = st.user.get("email") or st.user.get("name")
+    name = claim if isinstance(claim, str) else None
     role = role_of(resources.engine(), name) if name else None
-    if role is None:
+    if name is None or role is None:
         st.session_state["auth_notice"] = (
             f"{name} signed in with single sign-on but has no Chasm account. Ask an admin to run "
             f"`chasm users add {name} --role viewer`.")
@@ -139,12 +139,21 @@ def _submit_sign_in() -> None:
     name, password = state.get("sign_in_name", "").strip(), state.get("sign_in_password", "")
     state["sign_in_password"] = ""  # never kept in the session
     try:
-        role = sign_in(resources.engine(), name=name, password=password)
+        role = sign_in(resources.engine(), name=name, password=password, client=_client_address())
     except SignInError as error:
         state["sign_in_error"] = f"Not signed in: {error}."
     else:
         _start_session(name, role)
         state["must_change_password"] = must_change_password(resources.engine(), name)
+
+
+def _client_address() -> str:
+    """The address sign-in failures are counted against ("unknown" on localhost and in AppTest)."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # no browser connection at all
+        return "unknown"
+    return address if isinstance(address, str) and address else "unknown"  # AppTest gives a mock
 
 
 def sign_in_form() -> None:

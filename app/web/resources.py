@@ -6,17 +6,24 @@ write, so a page never shows data older than the last thing the user did.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from app.services.settings import AppSettings
+from app.services.documents import ForecastDocument
+from app.services.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from app.services.realvsim import Comparison
 
 READ_TTL_SECONDS = 300
 
 
-def settings() -> AppSettings:
-    return AppSettings()
+def settings() -> Settings:
+    """The application's settings, read from the environment now (not cached: they are cheap)."""
+    return get_settings()
 
 
 @st.cache_resource(show_spinner=False)
@@ -79,7 +86,7 @@ def users() -> pd.DataFrame:
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
-def latest_forecast(facility: str | None = None) -> dict | None:
+def latest_forecast(facility: str | None = None) -> ForecastDocument | None:
     from app.services.forecasts import latest_forecast as read
 
     return read(engine(), facility)
@@ -101,14 +108,14 @@ def network_picture(scenario_toml: str, facility: int, week: int, seed: int):
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False, max_entries=8)
-def real_vs_simulated(scenario_toml: str, runs: int, seed: int) -> dict:
+def real_vs_simulated(scenario_toml: str, runs: int, seed: int) -> Comparison:
     from app.services.realvsim import compare_real_simulated
 
     return compare_real_simulated(engine(), scenario_toml, runs=runs, seed=seed)
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False, max_entries=4)
-def calibrated_vs_real(runs: int, seed: int) -> dict:
+def calibrated_vs_real(runs: int, seed: int) -> Comparison:
     from app.services.realvsim import compare_calibrated
 
     return compare_calibrated(engine(), runs=runs, seed=seed)
@@ -122,7 +129,7 @@ def data_version() -> str:
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=8)
-def forecast_pdf(doc_key: str, _doc: dict) -> bytes:
+def forecast_pdf(doc_key: str, _doc: ForecastDocument) -> bytes:
     """The brief's PDF, built once per forecast document (keyed by its data version and time)."""
     from app.services.brief import brief_pdf
 
@@ -130,7 +137,7 @@ def forecast_pdf(doc_key: str, _doc: dict) -> bytes:
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=8)
-def forecast_png(doc_key: str, _doc: dict) -> bytes:
+def forecast_png(doc_key: str, _doc: ForecastDocument) -> bytes:
     from app.services.brief import chart_png
 
     return chart_png(_doc)

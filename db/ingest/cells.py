@@ -12,6 +12,7 @@ import hmac
 import numpy as np
 import pandas as pd
 
+from db.ingest.names import facility_key, facility_name
 from db.ingest.weeks import parse_weeks
 
 MISSING_VALUE = "a value is required here"
@@ -20,6 +21,12 @@ NOT_WHOLE = "must be a whole number"
 NEGATIVE = "must not be negative"
 NOT_YES_NO = "not a yes/no value: use yes/no, true/false or 1/0"
 TOO_LONG = "longer than {limit} characters"
+TOO_LARGE = "more than {limit:,}, the largest number the store keeps"
+CONTROL_CHARACTER = "contains the control character {code}, which cannot be stored: remove it"
+
+# PostgreSQL's `integer`; hours beyond it are typing mistakes too (and 1e308 rounds to infinity).
+MAX_NUMBER = 2_147_483_647
+_CONTROL = r"([\x00-\x08\x0b\x0c\x0e-\x1f\x7f])"
 
 _YES = {"1", "true", "yes", "y", "t", "x", "active"}
 _NO = {"0", "false", "no", "n", "f", "inactive"}
@@ -32,8 +39,13 @@ def _parse_numbers(cells, blank, spec, issues, secret) -> dict[str, pd.Series]: 
     numbers = pd.to_numeric(cells.where(~blank), errors="coerce").astype("float64")
     finite = np.isfinite(numbers.to_numpy())
     not_number, negative = ~blank & ~finite, (numbers < 0).to_numpy()
-    issues += [(not_number, NOT_A_NUMBER), (negative, NEGATIVE)]
-    bad = not_number | negative
+    too_large = finite & (numbers > MAX_NUMBER).to_numpy()
+    issues += [
+        (not_number, NOT_A_NUMBER),
+        (negative, NEGATIVE),
+        (too_large, TOO_LARGE.format(limit=MAX_NUMBER)),
+    ]
+    bad = not_number | negative | too_large
     if spec.type == "count":
         fractional = ~bad & finite & (numbers % 1 != 0).to_numpy()
         issues.append((fractional, NOT_WHOLE))
@@ -62,20 +74,59 @@ def _parse_weeks(cells, blank, spec, issues, secret) -> dict[str, pd.Series]:  #
 
 
 def _parse_text(cells, blank, spec, issues, secret) -> dict[str, pd.Series]:  # type: ignore[no-untyped-def]
-    cells = cells.str.replace(r"\s+", " ", regex=True)
+    control = cells.str.extract(_CONTROL, expand=False)
+    has_control = control.notna().to_numpy()
+    messages = [
+        CONTROL_CHARACTER.format(code=f"U+{ord(c):04X}") if isinstance(c, str) else None for c in control
+    ]
+    issues.append((has_control, np.array(messages, dtype=object)))
     limit = _MAX_TEXT[spec.type]
+    if spec.type == "facility":
+        names = cells.map(facility_name)
+        keys = names.map(facility_key)
+        too_long = ((names.str.len() > limit) | (keys.str.len() > limit)).to_numpy()
+        invisible = ~blank & names.eq("").to_numpy()  # nothing but zero-width characters
+        issues += [(too_long, TOO_LONG.format(limit=limit)), (invisible, MISSING_VALUE)]
+        usable = ~blank & ~too_long & ~has_control & ~invisible
+        return {"facility": names.where(usable, None), "facility_key": keys.where(usable, None)}
+    cells = cells.str.replace(r"\s+", " ", regex=True)
     too_long = (cells.str.len() > limit).to_numpy()
     issues.append((too_long, TOO_LONG.format(limit=limit)))
-    usable = ~blank & ~too_long
-    if spec.type == "facility":
-        return {
-            "facility": cells.where(usable, None),
-            "facility_key": cells.str.casefold().where(usable, None),
-        }
+    usable = ~blank & ~too_long & ~has_control
     if spec.type == "technician":
         keys = [pseudonymise(v, secret) if ok else None for v, ok in zip(cells, usable, strict=True)]
         return {"technician": pd.Series(keys, index=cells.index, dtype=object)}
     return {spec.name: cells.where(usable, None)}
+
+
+def factorize(values: pd.Series | np.ndarray, chunk: int = 1 << 16) -> tuple[np.ndarray, list, np.ndarray]:
+    """Like `pd.factorize` (codes in order of first appearance, -1 for missing), in bounded memory.
+
+    `pd.factorize` sizes its hash table for every row: 40 MB for a million cells that hold three
+    distinct values. Chunks of 65,536 rows keep that to one chunk's worth.
+
+    Args:
+        values: One column.
+        chunk: Rows hashed at once.
+
+    Returns:
+        An integer code per row, the distinct values (a code is a position in them), and the
+        position of each distinct value's first row.
+    """
+    values = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
+    codes = np.empty(len(values), dtype=np.int32)  # uploads stay far below 2**31 rows
+    index: dict = {}
+    first: list[np.ndarray] = []
+    for start in range(0, len(values), chunk):
+        part, uniques = pd.factorize(values[start : start + chunk])
+        known = len(index)
+        mapping = np.array([index.setdefault(u, len(index)) for u in uniques] + [-1], dtype=np.int32)
+        codes[start : start + chunk] = mapping[part]
+        if len(index) > known:  # local codes also count up from 0 in order of first appearance
+            appears = np.flatnonzero(part > np.maximum.accumulate(np.concatenate(([-1], part[:-1]))))
+            first.append(start + appears[mapping[: len(uniques)] >= known])
+    positions = np.concatenate(first) if first else np.empty(0, dtype=np.intp)
+    return codes, list(index), positions
 
 
 CELL_PARSERS = {

@@ -8,22 +8,40 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypedDict
 
 from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import DataError
+from sqlmodel import col
 
 from db.config import StoreSettings, get_settings
 from db.engine import write_transaction
 from db.errors import IngestError, Problem
-from db.ingest.columns import KINDS, detect_kind
+from db.ingest.columns import KINDS, TECHNICIAN_WEEK, detect_kind
+from db.ingest.limits import Limits, human_size
+from db.ingest.problems import ProblemLog, printable, shown
 from db.ingest.read import UnreadableFile, read_table
 from db.ingest.upsert import ChangePlan, apply_changes, create_facilities, plan_changes
 from db.ingest.validate import ValidatedUpload, validate_table
-from db.models import Upload
+from db.models import Upload, table_of
+from db.pseudonym_key import PseudonymKeyError, technician_secret
 
 TOO_BIG = "the file is {size}, over the {limit} limit"
 SEEN_BEFORE = "this exact file was already accepted as upload {id} on {when:%Y-%m-%d %H:%M} UTC"
 NEW_FACILITY = "new facility, created by this upload"
+UPLOADER_TOO_LONG = "the name is longer than {limit} characters, more than the audit log keeps"
+STORE_REFUSED = "the database refused a value of this file ({reason}): nothing was stored"
+
+_UPLOADER_CHARS = 200  # upload.uploaded_by
+
+
+class _Options(TypedDict):
+    """The options `ingest_file` passes on to `ingest_bytes`."""
+
+    kind: str | None
+    dry_run: bool
+    uploaded_by: str | None
+    today: date | None
 
 
 @dataclass
@@ -93,7 +111,7 @@ def ingest_file(
             digest = hashlib.file_digest(file, "sha256").hexdigest()
         attempt = _Attempt(engine, path.name, digest, kind or "", dry_run, uploaded_by)
         attempt.reject([_too_big(size, settings.upload_max_bytes)])
-    options = {"kind": kind, "dry_run": dry_run, "uploaded_by": uploaded_by, "today": today}
+    options: _Options = {"kind": kind, "dry_run": dry_run, "uploaded_by": uploaded_by, "today": today}
     return ingest_bytes(path.read_bytes(), path.name, engine=engine, settings=settings, **options)
 
 
@@ -131,26 +149,40 @@ def ingest_bytes(
     if kind is not None and kind not in KINDS:
         raise ValueError(f"unknown upload kind {kind!r}: use one of {', '.join(KINDS)}")
     settings = settings or get_settings()
+    limits = Limits.from_settings(settings)
     attempt = _Attempt(engine, file_name, _sha256(content), kind or "", dry_run, uploaded_by)
+    if uploaded_by is not None and len(uploaded_by) > _UPLOADER_CHARS:
+        message = UPLOADER_TOO_LONG.format(limit=_UPLOADER_CHARS)
+        attempt.reject([Problem(0, "uploader", shown(uploaded_by), message)])
     if len(content) > settings.upload_max_bytes:
         attempt.reject([_too_big(len(content), settings.upload_max_bytes)])
     try:
-        table = read_table(content)
+        table = read_table(content, limits)
     except UnreadableFile as unreadable:
         attempt.reject([unreadable.problem])
     attempt.kind = kind or detect_kind(table.headers)
-    secret = settings.technician_secret()
-    validated = validate_table(table, kind=attempt.kind, today=today or date.today(), secret=secret)
+    try:
+        technician = attempt.kind == TECHNICIAN_WEEK
+        secret = technician_secret(engine, settings, create=not dry_run) if technician else b""
+    except PseudonymKeyError as refused:
+        attempt.reject([refused.problem])
+    validated = validate_table(
+        table, kind=attempt.kind, today=today or date.today(), secret=secret, limits=limits
+    )
     if validated.problems:
-        attempt.reject(validated.problems, validated.warnings)
+        attempt.reject(validated.problems, validated.warnings, validated.total)
     report = IngestReport(file_name, attempt.kind, attempt.sha256, dry_run=dry_run)
     report.warnings = list(validated.warnings)
     if dry_run:
         with engine.connect() as conn:
             plan = plan_changes(conn, attempt.kind, validated.frame, validated.present)
-            _fill_report(report, plan)
+            _fill_report(report, plan, limits)
         return report
-    return _store(engine, report, validated, uploaded_by)
+    try:
+        return _store(engine, report, validated, uploaded_by, limits)
+    except DataError as refused:  # a value validation let through: still a rejection, not a traceback
+        reason = str(refused.orig).strip().splitlines()[0] if refused.orig else "invalid value"
+        attempt.reject([Problem(0, "", "", STORE_REFUSED.format(reason=reason))], validated.warnings)
 
 
 @dataclass
@@ -164,22 +196,24 @@ class _Attempt:
     dry_run: bool
     uploaded_by: str | None
 
-    def reject(self, problems: list[Problem], warnings: list[Problem] | None = None) -> NoReturn:
+    def reject(
+        self, problems: list[Problem], warnings: list[Problem] | None = None, total: int | None = None
+    ) -> NoReturn:
         if not self.dry_run:
             report = IngestReport(self.file_name, self.kind, self.sha256)
             errors = json.dumps([p.as_dict() for p in problems])
             with write_transaction(self.engine) as conn:
                 _record_upload(conn, report, "rejected", self.uploaded_by, errors)
-        raise IngestError(self.file_name, problems, warnings)
+        raise IngestError(self.file_name, problems, warnings, total)
 
 
 def _store(
-    engine: Engine, report: IngestReport, validated: ValidatedUpload, uploaded_by: str | None
+    engine: Engine, report: IngestReport, validated: ValidatedUpload, uploaded_by: str | None, limits: Limits
 ) -> IngestReport:
     with write_transaction(engine) as conn:
         earlier = _previous_acceptance(conn, report.sha256)
         plan = plan_changes(conn, report.kind, validated.frame, validated.present)
-        _fill_report(report, plan)
+        _fill_report(report, plan, limits)
         create_facilities(conn, plan.new_facilities)
         if plan.new_facilities:
             plan = plan_changes(conn, report.kind, validated.frame, validated.present)
@@ -191,19 +225,21 @@ def _store(
     return report
 
 
-def _fill_report(report: IngestReport, plan: ChangePlan) -> None:
+def _fill_report(report: IngestReport, plan: ChangePlan, limits: Limits) -> None:
     report.inserted, report.updated = len(plan.inserts), len(plan.updates)
     report.unchanged = plan.unchanged
-    report.warnings.extend(Problem(0, "facility", n, NEW_FACILITY) for n in plan.new_facilities)
+    names, new = plan.new_facilities, ProblemLog(limits.problems_per_column, "warning")
+    new.add_each("facility", range(len(names)), lambda i: Problem(0, "facility", names[i], NEW_FACILITY))
+    report.warnings.extend(new.listing(by_row=False))
 
 
 def _record_upload(
     conn: Connection, report: IngestReport, outcome: str, by: str | None, errors: str | None
 ) -> int:
     values = {
-        "file_name": report.file_name[:500],
+        "file_name": _audit_text(report.file_name, 500),
         "sha256": report.sha256,
-        "uploaded_by": by or _current_user(),
+        "uploaded_by": _audit_text(by or _current_user(), _UPLOADER_CHARS),
         "uploaded_at": datetime.now(UTC),
         "kind": report.kind,
         "inserted": report.inserted,
@@ -212,29 +248,33 @@ def _record_upload(
         "outcome": outcome,
         "error_report": errors,
     }
-    return conn.execute(insert(Upload.__table__).values(values)).inserted_primary_key[0]
+    key = conn.execute(insert(table_of(Upload)).values(values)).inserted_primary_key
+    if key is None:  # SQLAlchemy gives one for every single-row INSERT, which this is
+        raise RuntimeError("the INSERT returned no primary key")
+    return int(key[0])
 
 
 def _previous_acceptance(conn: Connection, sha256: str) -> tuple[int, datetime] | None:
     query = (
-        select(Upload.id, Upload.uploaded_at)
-        .where(Upload.sha256 == sha256, Upload.outcome == "accepted")
-        .order_by(Upload.id)
+        select(col(Upload.id), col(Upload.uploaded_at))
+        .where(col(Upload.sha256) == sha256, col(Upload.outcome) == "accepted")
+        .order_by(col(Upload.id))
         .limit(1)
     )
     row = conn.execute(query).first()
-    return (row[0], row[1]) if row else None
+    if row is None or row[0] is None:  # (a stored id is never None: it is the primary key)
+        return None
+    return row[0], row[1]
 
 
 def _too_big(size: int, limit: int) -> Problem:
-    message = TOO_BIG.format(size=_human_size(size), limit=_human_size(limit))
+    message = TOO_BIG.format(size=human_size(size), limit=human_size(limit))
     return Problem(0, "", f"{size} bytes", message)
 
 
-def _human_size(n: int) -> str:
-    if n >= 1_048_576:
-        return f"{n / 1_048_576:.1f} MB"
-    return f"{n / 1024:.1f} KB" if n >= 1024 else f"{n} bytes"
+def _audit_text(text: str, limit: int) -> str:
+    """Text as an audit column can hold it: control characters (NUL) written out, then cut."""
+    return printable(text)[:limit]
 
 
 def _sha256(content: bytes) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Table, insert, select
+from sqlmodel import col
 
 from db.ingest.columns import FACILITY_WEEK, TECHNICIAN_WEEK
-from db.models import Facility, Revision, TechnicianWeek, WeeklyMetric
+from db.ingest.names import facility_key, facility_name
+from db.models import Facility, Revision, TechnicianWeek, WeeklyMetric, table_of
 
 _FACILITY_VALUES = (
     "technicians",
@@ -44,9 +47,9 @@ class TableSpec:
 
 
 SPECS = {
-    FACILITY_WEEK: TableSpec(WeeklyMetric.__table__, ("facility_id", "week_start"), _FACILITY_VALUES),
+    FACILITY_WEEK: TableSpec(table_of(WeeklyMetric), ("facility_id", "week_start"), _FACILITY_VALUES),
     TECHNICIAN_WEEK: TableSpec(
-        TechnicianWeek.__table__, ("technician_key", "week_start"), _TECHNICIAN_VALUES
+        table_of(TechnicianWeek), ("technician_key", "week_start"), _TECHNICIAN_VALUES
     ),
 }
 
@@ -79,7 +82,7 @@ def plan_changes(
         identical rows, and the facilities that do not exist yet.
     """
     spec = SPECS[kind]
-    known = dict(conn.execute(select(Facility.name_key, Facility.id)).all())
+    known = dict(conn.execute(select(col(Facility.name_key), col(Facility.id))).all())
     rows = _stored_columns(frame, spec, known)
     existing = _existing_rows(conn, spec, rows)
     merged = rows.merge(existing, on=list(spec.key), how="left", suffixes=("", "_old"))
@@ -107,11 +110,13 @@ def create_facilities(conn: Connection, names: list[str]) -> None:
 
     Args:
         conn: A connection inside the write transaction.
-        names: Display names, already normalised (trimmed, spaces collapsed).
+        names: Display names; stored as `facility_name` gives them, matched by `facility_key`.
     """
-    if names:
-        rows = [{"name": name, "name_key": name.casefold()} for name in names]
-        conn.execute(insert(Facility.__table__), rows)
+    by_key: dict[str, str] = {}
+    for name in names:  # two spellings of one name are one facility
+        by_key.setdefault(facility_key(name), facility_name(name))
+    if by_key:
+        conn.execute(insert(table_of(Facility)), [{"name": n, "name_key": k} for k, n in by_key.items()])
 
 
 def apply_changes(conn: Connection, kind: str, plan: ChangePlan, upload_id: int) -> None:
@@ -140,7 +145,7 @@ def apply_changes(conn: Connection, kind: str, plan: ChangePlan, upload_id: int)
         }
         for values in native_records(plan.previous)
     ]
-    conn.execute(insert(Revision.__table__), revisions)
+    conn.execute(insert(table_of(Revision)), revisions)
 
 
 def _execute_many(conn: Connection, table: Table, rows: pd.DataFrame, key: str | None = None) -> None:
@@ -162,13 +167,13 @@ def _execute_many(conn: Connection, table: Table, rows: pd.DataFrame, key: str |
 
 
 def _column_values(column: pd.Series, *, iso_dates: bool) -> list:
-    values = column.to_numpy(dtype=object, na_value=None).tolist()
+    values = _plain_values(column)
     if iso_dates and column.name == "week_start":
         return [None if v is None else v.isoformat() for v in values]
     return values
 
 
-def _stored_columns(frame: pd.DataFrame, spec: TableSpec, known: dict[str, int]) -> pd.DataFrame:
+def _stored_columns(frame: pd.DataFrame, spec: TableSpec, known: dict[str, int | None]) -> pd.DataFrame:
     rows = frame.rename(columns={"technician": "technician_key"})
     rows["facility_id"] = rows["facility_key"].map(known).astype("Int64")
     return rows[list(spec.key + spec.values)].reset_index(drop=True)
@@ -198,6 +203,12 @@ def native_records(frame: pd.DataFrame) -> list[dict]:
     Returns:
         One dict per row.
     """
-    columns = {c: frame[c].to_numpy(dtype=object, na_value=None).tolist() for c in frame.columns}
+    columns = {c: _plain_values(frame[c]) for c in frame.columns}
     keys = list(columns)
     return [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+
+
+def _plain_values(column: pd.Series) -> list[Any]:
+    """The column's values as Python objects, None where missing."""
+    # pandas takes any na_value (its docs: "Any"); the stubs' `Scalar` leaves out None.
+    return column.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]

@@ -47,7 +47,9 @@ def parse_weeks(values: list[str]) -> dict[str, ParsedWeek]:
         Each value's parse.
     """
     parsed = {value: _parse_unambiguous(value) for value in values}
-    pending = {v: m.groups() for v in values if parsed[v] is None and (m := _DAY_MONTH.match(v))}
+    pending: dict[str, tuple[str, str, str]] = {
+        v: (m[1], m[2], m[3]) for v in values if parsed[v] is None and (m := _DAY_MONTH.match(v))
+    }
     order = _column_order(list(pending.values()))
     for value, (first, second, year) in pending.items():
         parsed[value] = _parse_day_month(int(first), int(second), int(year), order)

@@ -39,7 +39,10 @@ def run_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_store_engine(context.config.get_main_option("sqlalchemy.url"))
+    url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: set sqlalchemy.url (db.migrate.upgrade passes the store's URL)")
+    engine = create_store_engine(url)
     with engine.connect() as conn:
         _configure(connection=conn)
         with context.begin_transaction():

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 OUT = Path(__file__).resolve().parent
 SEED = 20251126
@@ -112,7 +113,8 @@ def technician_weeks(rng: np.random.Generator, heads: np.ndarray, shares: np.nda
     return pd.concat(rows, ignore_index=True)
 
 
-def _week_rows(rng, w, ids, facility_of, active, champions) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def _week_rows(rng: np.random.Generator, w: int, ids: list[str], facility_of: NDArray[np.intp],
+               active: NDArray[np.bool_], champions: NDArray[np.bool_]) -> pd.DataFrame:
     n = len(ids)
     eligible = rng.poisson(6, n)
     alerts = rng.poisson(3, n)

@@ -8,10 +8,12 @@ from typer.testing import CliRunner
 
 from app import cli
 from app.services import alerts, calibration, forecasts, recorded
+from app.services.documents import SCHEMA_VERSION, ForecastDocument
 from db import forecasts as store
 from db.demo import prepare_first_start
 from db.engine import create_store_engine
 from db.queries import weekly_metrics
+from tests.app.helpers import bands, forecast_doc
 
 
 @pytest.fixture(scope="module")
@@ -51,31 +53,68 @@ def test_calibrate_store_and_forecast_document(engine):
     assert row["id"] == cal_id and len(row["observed"]) == 60
     assert row["data_version"] == store.data_version(engine)
     doc = forecasts.forecast_document(engine, horizon=12, quick=True)
-    assert doc["calibration_id"] != cal_id  # the stored fit saw 60 of 78 weeks: refitted on all
-    plan = doc["plans"][0]
-    assert plan["plan"] == "current plan"
-    assert len(plan["bands"]["week"]) == 12 and plan["bands"]["week"][0] == 79
-    assert 0 <= plan["probability_of_target"] <= 1
-    assert len(doc["baseline"]["mean"]) == 12
-    json.dumps(doc)  # stored and sent as JSON
+    assert doc.calibration_id != cal_id  # the stored fit saw 60 of 78 weeks: refitted on all
+    plan = doc.plans[0]
+    assert plan.plan == "current plan"
+    assert len(plan.bands.week) == 12 and plan.bands.week[0] == 79
+    assert 0 <= plan.probability_of_target <= 1
+    assert len(doc.baseline.mean) == 12
+    stored = json.loads(json.dumps(doc.model_dump(mode="json")))  # stored and sent as JSON
+    assert stored["schema_version"] == SCHEMA_VERSION and ForecastDocument.model_validate(stored) == doc
 
 
-def test_refresh_forecast_only_recalibrates_on_new_data(engine):
+def test_refresh_forecast_only_recalibrates_on_new_data_or_an_unreadable_document(engine):
     first = forecasts.refresh_forecast(engine, horizon=8, quick=True)
     assert first["recalibrated"] and len(first["snapshots"]) == 1
     doc = forecasts.latest_forecast(engine)
-    assert doc["backtest"]["model"]["origins"] > 0
-    assert doc["sentence"].startswith("Tested on")
+    assert doc.backtest.model.origins > 0
+    assert doc.sentence.startswith("Tested on")
     again = forecasts.refresh_forecast(engine, horizon=8, quick=True)
     assert not again["recalibrated"] and again["snapshots"] == []
+    unreadable = doc.model_dump(mode="json") | {"schema_version": 99}  # e.g. written by a newer Chasm
+    store.store_snapshot(engine, calibration_id=doc.calibration_id, facility=None,
+                         data_version=store.data_version(engine), document=unreadable)
+    assert forecasts.latest_forecast(engine) is None
+    redone = forecasts.refresh_forecast(engine, horizon=8, quick=True)
+    assert not redone["recalibrated"] and len(redone["snapshots"]) == 1, "an unreadable one is recomputed"
+    assert forecasts.latest_forecast(engine).schema_version == SCHEMA_VERSION
+
+
+def _store_document(engine, document: dict, facility=None) -> int:
+    cal_id = store.store_calibration(engine, facility=facility, data_version="v", observed=[0.1] * 76,
+                                     posterior={}, scenario_toml="", seconds=0)
+    return store.store_snapshot(engine, calibration_id=cal_id, facility=facility,
+                                data_version=store.data_version(engine), document=document)
+
+
+STORED = forecast_doc().model_dump(mode="json")
+
+
+@pytest.mark.parametrize("document, problem", [
+    (STORED | {"schema_version": 2}, "has schema version 2, this version of Chasm reads 1"),
+    ({k: v for k, v in STORED.items() if k != "observed"},
+     "does not match the forecast document (schema version 1; 1 problem(s), first: observed: Field "
+     "required)"),
+    (STORED | {"plans": [{"plan": "current plan"}]}, "first: plans.0.bands: Field required"),
+], ids=["unknown version", "missing field", "old plan shape"])
+def test_a_stored_document_this_version_cannot_read_is_absent(engine, caplog, document, problem):
+    snap = _store_document(engine, document, facility="Hull Works")
+    assert forecasts.latest_forecast(engine, "Hull Works") is None
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.startswith(f"forecast snapshot {snap} (Hull Works) ") and problem in warning
+    assert warning.endswith("not shown; the next refresh-forecast recomputes it")
+
+
+def _forecast_band(lo: float, hi: float) -> dict:
+    """A stored forecast of weeks 77-78 whose current plan's 80% band is lo-hi."""
+    doc = forecast_doc(weeks=76, horizon=2)
+    band = bands([77, 78], [(lo + hi) / 2] * 2).model_copy(update={"p10": [lo, lo], "p90": [hi, hi]})
+    plans = [doc.plans[0].model_copy(update={"bands": band})]
+    return doc.model_copy(update={"plans": plans}).model_dump(mode="json")
 
 
 def test_check_deviation_alerts_after_two_weeks_outside_the_band(engine):
-    cal_id = store.store_calibration(engine, facility=None, data_version="v", observed=[0.1] * 76,
-                                     posterior={}, scenario_toml="", seconds=0)
-    bands = {"week": [77, 78], "p10": [0.05, 0.05], "p90": [0.10, 0.10]}
-    store.store_snapshot(engine, calibration_id=cal_id, facility=None, data_version="v",
-                         document={"plans": [{"plan": "current plan", "bands": bands}]})
+    _store_document(engine, _forecast_band(0.05, 0.10))
     sent = []
     messages = alerts.check_deviation(engine, notify=sent.append)
     assert messages == ["Adoption was above the forecast's 80% band for two weeks running "
@@ -86,11 +125,7 @@ def test_check_deviation_alerts_after_two_weeks_outside_the_band(engine):
 
 
 def test_no_alert_when_inside_the_band(engine):
-    cal_id = store.store_calibration(engine, facility=None, data_version="v", observed=[0.1] * 76,
-                                     posterior={}, scenario_toml="", seconds=0)
-    bands = {"week": [77, 78], "p10": [0.5, 0.5], "p90": [0.9, 0.9]}
-    store.store_snapshot(engine, calibration_id=cal_id, facility=None, data_version="v",
-                         document={"plans": [{"plan": "current plan", "bands": bands}]})
+    _store_document(engine, _forecast_band(0.5, 0.9))
     assert alerts.check_deviation(engine) == []
 
 
@@ -108,6 +143,14 @@ def test_cli_calibrate_forecast_backtest(engine, tmp_path):
                                      "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
+    assert set(doc) == {"facility", "data_version", "calibration_id", "created_at", "observed", "horizon",
+                        "target", "target_week", "plans", "baseline", "ranking", "backtest", "sentence",
+                        "posterior"} | {"schema_version", "skipped_plans", "inputs_version"}  # a contract
+    assert set(doc["plans"][0]) == {"plan", "description", "bands", "probability_of_target",
+                                    "expected_at_horizon", "expected_week_of_target", "cost",
+                                    "cost_per_point", "points_gained", "downtime_hours_saved",
+                                    "downtime_saving"}
+    assert doc["backtest"] == {} and set(doc["observed"]) == {"week", "week_start", "active_share"}
     assert [p["plan"] for p in doc["plans"]] == ["current plan", "embed now"]
     assert doc["target_week"] == 82  # week 1 is 2025-05-26
     assert set(doc["ranking"]["by_probability"]) == {"current plan", "embed now"}
@@ -189,7 +232,7 @@ def test_alternative_plans_come_from_the_plans_folder_and_bad_ones_say_why(engin
     (folder / "twin.toml").write_text('name = "open the AI"\n[[interventions]]\nweek = 90\nsupport = 0.9\n')
     plans, skipped = forecasts.alternative_plans(engine)
     assert [p.name for p in plans] == ["open the AI", "hands-on refreshers", "second champion cohort"]
-    assert skipped == [
+    assert [s.model_dump() for s in skipped] == [
         {"file": "late.toml", "reason": "plan 'too late': interventions[1].week = 60 is in the past "
                                         "(the data runs to week 78); plan from week 79"},
         {"file": "muddled.toml", "reason": "interventions[1].sparkle: unknown lever (allowed: champions, "
@@ -203,23 +246,23 @@ def test_the_nightly_forecast_weighs_the_plans_and_refreshes_when_they_change(en
     folder = _plans_folder(tmp_path, monkeypatch)
     forecasts.refresh_forecast(engine, horizon=26, quick=True)
     doc = forecasts.latest_forecast(engine)
-    assert [p["plan"] for p in doc["plans"]] == ["current plan", "open the AI", "hands-on refreshers",
-                                                 "second champion cohort"]
-    assert doc["skipped_plans"] == []
-    costs = {p["plan"]: p["cost"] for p in doc["plans"]}
+    assert [p.plan for p in doc.plans] == ["current plan", "open the AI", "hands-on refreshers",
+                                           "second champion cohort"]
+    assert doc.skipped_plans == []
+    costs = {p.plan: p.cost for p in doc.plans}
     assert costs["current plan"] == 0 and costs["open the AI"] == 30000
     # Every plan, the current one included, in the same units: hours (no plan prices an hour).
-    assert all(p["downtime_hours_saved"] > 0 and p["downtime_saving"] == 0 for p in doc["plans"])
-    assert sorted(doc["ranking"]["by_probability"]) == sorted(costs)
+    assert all(p.downtime_hours_saved > 0 and p.downtime_saving == 0 for p in doc.plans)
+    assert sorted(doc.ranking.by_probability) == sorted(costs)
 
     assert forecasts.refresh_forecast(engine, horizon=26, quick=True)["snapshots"] == []  # nothing new
     monkeypatch.setenv("CHASM_DOWNTIME_COST_PER_HOUR", "250")
     priced = forecasts.refresh_forecast(engine, horizon=26, quick=True)
     assert len(priced["snapshots"]) == 1, "a changed forecast setting re-forecasts"
-    for plan in forecasts.latest_forecast(engine)["plans"]:  # the current plan too
-        assert plan["downtime_saving"] == pytest.approx(250 * plan["downtime_hours_saved"]), plan["plan"]
+    for plan in forecasts.latest_forecast(engine).plans:  # the current plan too
+        assert plan.downtime_saving == pytest.approx(250 * plan.downtime_hours_saved), plan.plan
     (folder / "open_the_ai.toml").unlink()
     again = forecasts.refresh_forecast(engine, horizon=26, quick=True)
     assert not again["recalibrated"] and len(again["snapshots"]) == 1, "a changed plans folder re-forecasts"
-    assert [p["plan"] for p in forecasts.latest_forecast(engine)["plans"]] == [
+    assert [p.plan for p in forecasts.latest_forecast(engine).plans] == [
         "current plan", "hands-on refreshers", "second champion cohort"]

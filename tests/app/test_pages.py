@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.services import calibration
 from app.services import forecasts as forecast_documents
+from app.services.documents import SkippedPlan
 from db import forecasts
 from tests.app.conftest import click, signed_in, texts
 from tests.app.helpers import forecast_doc
@@ -84,12 +85,25 @@ def test_the_forecast_shows_plans_accuracy_and_downloads(monkeypatch):
 
 
 def test_the_forecast_says_which_plans_it_left_out_and_why(monkeypatch):
-    doc = forecast_doc() | {"skipped_plans": [{"file": "late.toml", "reason": "plan 'late': "
-                                               "interventions[1].week = 60 is in the past"}]}
+    doc = forecast_doc().model_copy(update={"skipped_plans": [SkippedPlan(
+        file="late.toml", reason="plan 'late': interventions[1].week = 60 is in the past")]})
     monkeypatch.setattr(forecast_documents, "latest_forecast", lambda engine, facility=None: doc)
     at = signed_in("viewer", "forecast")
     assert ("Plans left out of this forecast: `late.toml`: plan 'late': interventions[1].week = 60 is in "
             "the past") in texts(at.caption)
+
+
+@pytest.mark.parametrize("stored", [forecast_doc().model_dump(mode="json") | {"schema_version": 2},
+                                    {k: v for k, v in forecast_doc().model_dump(mode="json").items()
+                                     if k != "observed"}], ids=["unknown version", "missing field"])
+def test_a_stored_forecast_this_version_cannot_read_counts_as_none_yet(monkeypatch, caplog, stored):
+    snapshot = {"id": 7, "facility": None, "data_version": "test", "document": stored}
+    monkeypatch.setattr(forecasts, "latest_snapshot", lambda engine, facility=None: snapshot)
+    editor = signed_in("editor", "forecast")
+    assert "No forecast for all facilities yet" in editor.info[0].value
+    assert [b for b in editor.button if b.label == "Compute the forecast now"]
+    assert any("forecast snapshot 7 (all facilities)" in r.getMessage() and "recomputes it" in r.getMessage()
+               for r in caplog.records)
 
 
 def test_the_forecast_brief_is_a_one_page_pdf_with_the_title():
@@ -140,6 +154,25 @@ def test_admin_shows_the_settings_in_force(monkeypatch):
     assert settings["Adoption target"] == "70%"
     assert settings["Cost of an hour of downtime"] == "250 (0: savings in hours only)"
     assert settings["Alternative plans folder"].endswith("plans")
+    assert settings["Calibration runs on"] == "this machine"
+    assert settings["Deviation alerts by e-mail"] == "off (set CHASM_SMTP_HOST and CHASM_ALERT_TO)"
+
+
+def test_admin_lists_every_setting_from_the_one_settings_object(monkeypatch):
+    for name, value in {"CHASM_DASK_ADDRESS": "tcp://scheduler:8786", "CHASM_SMTP_HOST": "mail.example.org",
+                        "CHASM_SMTP_PORT": "587", "CHASM_ALERT_TO": "lead@example.org",
+                        "CHASM_ADMIN_PASSWORD": "first-start-pass", "CHASM_SESSION_IDLE_MINUTES": "45",
+                        "CHASM_CHAMPION_HOURS_PER_WEEK": "6"}.items():
+        monkeypatch.setenv(name, value)
+    at = signed_in("admin", "admin")
+    settings = dict(zip(at.table[0].value["Setting"], at.table[0].value["Value"], strict=True))
+    assert settings["Calibration runs on"] == "tcp://scheduler:8786"
+    assert settings["Deviation alerts by e-mail"] == ("to lead@example.org via mail.example.org:587, "
+                                                      "from chasm@localhost")
+    assert settings["Admin password at first start"] == "set (hidden)"
+    assert settings["Session ends after idle"] == "45 minutes"
+    assert settings["Champion coaching time"] == "6 hours a week each"
+    assert "first-start-pass" not in " ".join(settings.values())
 
 
 def test_admin_cannot_demote_the_last_admin():

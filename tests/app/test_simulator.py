@@ -64,6 +64,7 @@ def test_a_saved_scenario_reloads_with_its_levers(engine):
     assert at.session_state["sim_alert_precision"] == 0.97
     assert len(at.session_state["sim_calendar"]) == 8
     at.selectbox(key="sim_delete_choice").select("High precision").run()
+    at.checkbox(key="sim_delete_sure_High precision").check().run()
     click(at, "Delete scenario")
     assert "High precision" not in set(saved_scenarios(engine)["name"])
 
@@ -77,3 +78,28 @@ def test_a_bad_calendar_value_says_which_row_and_how_to_fix_it():
     [error] = texts(at.error)
     assert error.startswith("This scenario cannot run: calendar row 1: support = 1.5: out of range")
     assert [b for b in at.button if b.label == "Run simulation"][0].disabled
+
+
+def test_a_run_over_the_budget_is_refused_with_what_fits(monkeypatch):
+    monkeypatch.setenv("CHASM_SIMULATION_MAX_BYTES", "10000000")
+    at = _simulator(runs=100)
+    [error] = texts(at.error)
+    assert error == ("This simulation cannot run: this scenario needs about 26 MB (280 technicians x 78 "
+                     "weeks x 100 runs), over the 10 MB budget: run at most 38 runs, or fewer technicians "
+                     "or weeks.")
+    assert [b for b in at.button if b.label == "Run simulation"][0].disabled
+    assert not at.exception
+    at.select_slider(key="sim_runs").set_value(20).run()
+    assert not texts(at.error)
+    click(at, "Run simulation")
+    assert at.session_state["sim_run"][1] == 20
+
+
+def test_a_network_outside_the_allowed_folders_is_an_error_not_a_traceback():
+    at = _simulator()
+    at.session_state["sim_base"] = {"organisation": {"network": "/etc/passwd"}}
+    at.run()
+    [error] = texts(at.error)
+    assert error.startswith("This scenario cannot run: organisation.network = '/etc/passwd': outside the "
+                            "folders an edge list may come from (")
+    assert not at.exception

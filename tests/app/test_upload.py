@@ -1,12 +1,12 @@
 """The upload flow: check first (nothing written), then commit; broken files show every problem."""
 
 from datetime import date
-from pathlib import Path
 
+import seed_data
 from db.queries import uploads, weekly_metrics
 from tests.app.conftest import click, signed_in, texts
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "seed_data" / "demo" / "examples"
+EXAMPLES = seed_data.path("demo", "examples")
 
 
 def _upload(at, name: str):

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.harness import (
+from devtools.browser import (
     CHROMIUM_ARGS,
     SCREENSHOTS,
     TIMEOUT_MS,

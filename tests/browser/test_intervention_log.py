@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from db.engine import create_store_engine
 from db.interventions import save_intervention_log
 from db.queries import interventions
-from tests.browser.harness import App
+from devtools.browser import App
 
 pytestmark = pytest.mark.browser
 

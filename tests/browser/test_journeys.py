@@ -13,7 +13,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.harness import EXAMPLES, SCREENSHOTS, App
+from devtools.browser import EXAMPLES, SCREENSHOTS, App
 
 pytestmark = pytest.mark.browser
 

@@ -95,7 +95,8 @@ def test_ingest_rejection_goes_to_stderr_with_exit_1(cli, store_url, tmp_path):
     )
     assert result.exit_code == 1
     assert result.stderr == (
-        "bad.csv was rejected (1 problem(s)):\n  Row 2, column 'technicians', value 'x': not a number\n"
+        "error: bad.csv was rejected (1 problem(s)):\n"
+        "  Row 2, column 'technicians', value 'x': not a number\n"
     )
     assert result.stdout == ""
 
@@ -128,11 +129,11 @@ def test_out_of_date_schema_is_refused(cli, tmp_path, monkeypatch):
     result = cli("metrics")
     assert result.exit_code == 1
     assert result.stderr == (
-        "The database schema is out of date (empty, this version of Chasm needs 0002). "
+        "error: The database schema is out of date (empty, this version of Chasm needs 0003). "
         "Run `chasm db upgrade` first.\n"
     )
     upgraded = cli("db", "upgrade")
-    assert upgraded.exit_code == 0 and "is at schema revision 0002" in upgraded.stdout
+    assert upgraded.exit_code == 0 and "is at schema revision 0003" in upgraded.stdout
     assert cli("metrics").exit_code == 0
 
 

@@ -19,13 +19,6 @@ def test_settings_are_read_when_needed(monkeypatch, tmp_path):
     assert get_engine() is get_engine()  # one engine per process and URL
 
 
-def test_secret_file_is_created_once(monkeypatch, store_environment):
-    monkeypatch.delenv("CHASM_PSEUDONYM_SECRET")
-    first = get_settings().technician_secret()
-    assert (store_environment / "pseudonym.key").stat().st_mode & 0o777 == 0o600
-    assert get_settings().technician_secret() == first
-
-
 def test_pseudonym_is_stable_and_secret_dependent():
     assert pseudonymise(" emp-7 ", b"a") == pseudonymise("EMP-7", b"a")
     assert pseudonymise("EMP-7", b"a") != pseudonymise("EMP-7", b"b")

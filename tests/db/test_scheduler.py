@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import pickle
+import time
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -10,6 +13,7 @@ from sqlalchemy import text
 
 import app.jobs as jobs
 from db import queries
+from db.config import get_settings
 from db.engine import create_store_engine
 from db.errors import SchedulerLockedError
 from db.locks import scheduler_lock
@@ -58,7 +62,7 @@ def test_same_name_again_does_not_overwrite_processed_file(engine, inbox):
     assert len(list((inbox / "processed").iterdir())) == 2
 
 
-def test_crash_before_commit_leaves_file_in_inbox(engine, inbox):
+def test_a_crash_moves_the_file_to_failed_with_the_reason_after_one_try(engine, inbox):
     write(inbox, "week.csv", FACILITY_CSV)
     before = snapshot(engine)
 
@@ -68,10 +72,45 @@ def test_crash_before_commit_leaves_file_in_inbox(engine, inbox):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("db.ingest.pipeline.apply_changes", crash)
         [outcome] = jobs.ingest_inbox()
-    assert outcome.outcome == "error" and outcome.moved_to is None
-    assert (inbox / "week.csv").exists()
+    assert (outcome.outcome, outcome.summary) == ("error", "moved to failed/ (RuntimeError: power cut)")
+    assert outcome.moved_to == inbox / "failed" / "week.csv" and outcome.moved_to.exists()
+    assert (inbox / "failed" / "week.csv.errors.txt").read_text() == (
+        "week.csv could not be ingested: RuntimeError: power cut\n"
+        "Nothing was stored. The scheduler's log has the details; once the cause is fixed, put the "
+        "file back in the inbox.\n")
     assert snapshot(engine) == before
+    assert jobs.ingest_inbox() == []  # not retried by itself
+    (inbox / "failed" / "week.csv").rename(inbox / "week.csv")  # put back once the cause is fixed
     assert [o.outcome for o in jobs.ingest_inbox()] == ["accepted"]
+
+
+def test_kept_raw_files_are_deleted_after_the_retention_period(engine, inbox, monkeypatch):
+    monkeypatch.setenv("CHASM_RAW_FILE_RETENTION_DAYS", "10")
+    write(inbox, "old_good.csv", FACILITY_CSV)
+    write(inbox, "old_bad.csv", BAD_CSV)
+    jobs.ingest_inbox()
+    kept = sorted(p.name for folder in ("processed", "failed") for p in (inbox / folder).iterdir())
+    assert kept == ["old_bad.csv", "old_bad.csv.errors.json", "old_bad.csv.errors.txt", "old_good.csv"]
+    eleven_days_ago = time.time() - 11 * 86_400
+    for path in [*(inbox / "processed").iterdir(), *(inbox / "failed").iterdir()]:
+        os.utime(path, (eleven_days_ago, eleven_days_ago))
+    write(inbox, "new.csv", FACILITY_CSV)
+    os.utime(inbox / "new.csv", (eleven_days_ago, eleven_days_ago))  # written long ago, processed now
+    jobs.ingest_inbox()
+    assert [p.name for p in (inbox / "processed").iterdir()] == ["new.csv"]
+    assert list((inbox / "failed").iterdir()) == []
+
+
+def test_retention_counts_days_and_keeps_everything_else(tmp_path):
+    (tmp_path / "processed").mkdir()
+    for name, days_old in (("a.csv", 29.9), ("b.csv", 30.1)):
+        path = write(tmp_path / "processed", name, "x")
+        stamp = time.time() - days_old * 86_400
+        os.utime(path, (stamp, stamp))
+    write(tmp_path, "waiting.csv", "x")
+    assert jobs.purge_raw_files(tmp_path, 30) == [tmp_path / "processed" / "b.csv"]
+    assert sorted(p.name for p in tmp_path.rglob("*.csv")) == ["a.csv", "waiting.csv"]
+    assert get_settings().raw_file_retention_days == 30
 
 
 def test_job_store_lives_in_the_database_with_explicit_id(engine, inbox):
@@ -82,6 +121,42 @@ def test_job_store_lives_in_the_database_with_explicit_id(engine, inbox):
     with engine.connect() as conn:
         ids = conn.execute(text("SELECT id FROM apscheduler_jobs")).scalars().all()
     assert sorted(ids) == ["check-deviation", "ingest-inbox", "refresh-forecast"]
+
+
+def _stored_jobs(engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, job_state FROM apscheduler_jobs")).all()
+    return {row.id: pickle.loads(row.job_state)["func"] for row in rows}
+
+
+def test_jobs_stored_under_the_old_module_path_are_replaced_and_strangers_removed(engine, inbox):
+    scheduler = jobs.build_scheduler(BackgroundScheduler)
+    scheduler.start(paused=True)
+    scheduler.shutdown(wait=False)
+    with engine.begin() as conn:  # as stored before the move: app.jobs_store:..., plus a job not ours
+        for job_id, state in [(r.id, pickle.loads(r.job_state)) for r in
+                              conn.execute(text("SELECT id, job_state FROM apscheduler_jobs")).all()]:
+            state["func"] = state["func"].replace("app.jobs:", "app.jobs_store:")
+            conn.execute(text("UPDATE apscheduler_jobs SET job_state = :s WHERE id = :i"),
+                         {"s": pickle.dumps(state), "i": job_id})
+        # A stranger that would still load and run: only its id says it is not ours.
+        state["id"], state["func"] = "old-alerts", "app.jobs:check_deviation_job"
+        conn.execute(text("INSERT INTO apscheduler_jobs (id, next_run_time, job_state) VALUES (:i, 0, :s)"),
+                     {"i": "old-alerts", "s": pickle.dumps(state)})
+    assert _stored_jobs(engine) == {
+        "ingest-inbox": "app.jobs_store:ingest_inbox",
+        "refresh-forecast": "app.jobs_store:refresh_forecast_job",
+        "check-deviation": "app.jobs_store:check_deviation_job",
+        "old-alerts": "app.jobs:check_deviation_job"}
+    scheduler = jobs.build_scheduler(BackgroundScheduler)
+    scheduler.start(paused=True)
+    try:
+        running = {job.id: job.func_ref for job in scheduler.get_jobs()}
+    finally:
+        scheduler.shutdown(wait=False)
+    expected = {"ingest-inbox": "app.jobs:ingest_inbox", "refresh-forecast": "app.jobs:refresh_forecast_job",
+                "check-deviation": "app.jobs:check_deviation_job"}
+    assert running == expected and _stored_jobs(engine) == expected
 
 
 def test_only_one_scheduler_per_database(store_url):

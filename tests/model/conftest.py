@@ -1,12 +1,10 @@
-from pathlib import Path
-
 import pytest
 
+import seed_data
 from model.scenario import load_scenario
 
-ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ROOT / "seed_data" / "scenarios"
-REFERENCE = ROOT.parent / "shared" / "reference_data"
+SCENARIOS = seed_data.path("scenarios")
+REFERENCE = seed_data.path("reference")
 
 
 def month_end(month: int) -> int:

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import seed_data
 from app import cli
 
-ROOT = Path(__file__).resolve().parents[2]
-ROLLOUT = ROOT / "seed_data" / "scenarios" / "rollout.toml"
+ROLLOUT = seed_data.path("scenarios", "rollout.toml")
 runner = CliRunner()
 
 
@@ -71,3 +71,115 @@ def test_console_script_runs():
     out = subprocess.run([str(exe), "simulate", str(ROLLOUT), "--runs", "5", "--weeks", "4",
                           "--json"], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout)["weeks"] == [1, 2, 3, 4]
+
+
+def test_simulate_takes_a_preset_by_name(chasm):
+    by_name = runner.invoke(chasm, ["simulate", "rollout", "--runs", "5", "--weeks", "4", "--json"])
+    by_path = runner.invoke(chasm, ["simulate", str(ROLLOUT), "--runs", "5", "--weeks", "4", "--json"])
+    assert by_name.exit_code == 0, by_name.output
+    assert by_name.stdout == by_path.stdout
+
+
+# ---------------------------------------------------------------- hostile and careless input (issue 10)
+
+def _refused(chasm, *args: str) -> str:
+    result = runner.invoke(chasm, ["simulate", *args])
+    assert result.exit_code == 1, result.output
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    return result.stderr.strip()
+
+
+def test_over_the_budget_is_refused_before_it_runs(chasm, tmp_path, monkeypatch):
+    big = tmp_path / "big.toml"
+    big.write_text("weeks = 1040\n[organisation]\ntechnicians = 1000000\nfacilities = 300\n")
+    monkeypatch.setattr("model.ensemble.run_ensemble", lambda *a, **k: pytest.fail("ran"))
+    assert _refused(chasm, str(big)) == (
+        "error: this scenario is 104,000,000,000 technician-weeks (1,000,000 technicians x 1,040 weeks x "
+        "100 runs), over the budget of 5,000,000,000 technician-weeks: run at most 4 runs, or fewer "
+        "technicians or weeks")
+
+
+def test_the_memory_budget_is_a_setting(chasm, monkeypatch):
+    monkeypatch.setenv("CHASM_SIMULATION_MAX_BYTES", "10000000")
+    assert _refused(chasm, "rollout") == (
+        "error: this scenario needs about 26 MB (280 technicians x 78 weeks x 100 runs), over the 10 MB "
+        "budget: run at most 38 runs, or fewer technicians or weeks")
+    assert runner.invoke(chasm, ["simulate", "rollout", "--runs", "38", "--weeks", "2"]).exit_code == 0
+    monkeypatch.setenv("CHASM_SIMULATION_MAX_TECHNICIAN_WEEKS", "5600")
+    assert _refused(chasm, "rollout", "--runs", "38", "--weeks", "2") == (
+        "error: this scenario is 21,280 technician-weeks (280 technicians x 2 weeks x 38 runs), over the "
+        "budget of 5,600 technician-weeks: run at most 10 runs, or fewer technicians or weeks")
+
+
+def _network_scenario(folder: Path, network: str) -> Path:
+    path = folder / "s.toml"
+    path.write_text(f'[organisation]\nnetwork = "{network}"\n')
+    return path
+
+
+def _allowed(*folders: Path) -> str:
+    return ", ".join(str(f.resolve()) for f in (*folders, seed_data.path()))
+
+
+def test_a_network_outside_the_allowed_folders_is_refused(chasm, tmp_path):
+    path = _network_scenario(tmp_path, "/etc/passwd")
+    assert _refused(chasm, str(path)) == (
+        f"error: {path}: organisation.network = '/etc/passwd': outside the folders an edge list may come "
+        f"from ({_allowed(tmp_path)}); put the file next to the scenario")
+
+
+def test_a_symlink_cannot_lead_outside(chasm, tmp_path):
+    (tmp_path / "ties.csv").symlink_to("/etc/passwd")
+    path = _network_scenario(tmp_path, "ties.csv")
+    assert _refused(chasm, str(path)) == (
+        f"error: {path}: organisation.network = 'ties.csv' (that is /etc/passwd): outside the folders an "
+        f"edge list may come from ({_allowed(tmp_path)}); put the file next to the scenario")
+
+
+def test_the_settings_can_allow_another_folder(chasm, tmp_path, monkeypatch):
+    shared = tmp_path / "networks"
+    shared.mkdir()
+    (shared / "ties.csv").write_text("from,to\na,b\nb,c\nc,a\n")
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    path = _network_scenario(scenarios, str(shared / "ties.csv"))
+    assert "outside the folders" in _refused(chasm, str(path), "--runs", "2", "--weeks", "2")
+    monkeypatch.setenv("CHASM_NETWORK_DIRS", f"/nonexistent:{shared}")
+    result = runner.invoke(chasm, ["simulate", str(path), "--runs", "2", "--weeks", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["runs"] == 2
+
+
+def test_a_file_that_is_not_an_edge_list_is_refused(chasm, tmp_path):
+    (tmp_path / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\nbin:x:1:1:bin:/bin:/usr/bin/nologin\n"
+                                     "alice:x:1000:1000:Alice,Room 1,555,556:/home/alice:/bin/bash\n")
+    path = _network_scenario(tmp_path, "passwd")
+    assert _refused(chasm, str(path)) == (
+        f"error: {tmp_path / 'passwd'}: not an edge list (line 3 has 4 fields, the lines before it 1)")
+
+
+def test_a_deeply_nested_scenario_is_refused(chasm, tmp_path):
+    path = tmp_path / "deep.toml"
+    path.write_text("name = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    assert _refused(chasm, str(path)) == f"error: {path}: not valid TOML (nested too deeply)"
+
+
+def test_a_scenario_that_is_not_utf8_is_refused(chasm, tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('name = "Zürich"\n'.encode("latin-1"))
+    assert _refused(chasm, str(path)) == f"error: {path}: is not UTF-8 text (byte 0xfc at position 9)"
+
+
+def test_the_csv_escapes_cells_that_would_start_a_formula(chasm, tmp_path, monkeypatch):
+    from model.ensemble import EnsembleResult
+
+    tidy = EnsembleResult.tidy
+    monkeypatch.setattr(EnsembleResult, "tidy", lambda self: tidy(self).replace(
+        {"scope": {"overall": '=HYPERLINK("http://x")'}}))
+    out = tmp_path / "r.csv"
+    result = runner.invoke(chasm, ["simulate", "rollout", "--runs", "2", "--weeks", "2", "--csv", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = out.read_text().splitlines()
+    assert rows[0] == "scope,metric,week,mean,p05,p25,p50,p75,p95"
+    assert rows[1].startswith("\"'=HYPERLINK(\"\"http://x\"\")\",active_share,1,")
+    assert not any(row.startswith("=") for row in rows)

@@ -1,4 +1,4 @@
-"""The vectorised engine agrees with the per-agent Mesa oracle (tests/model/oracle.py).
+"""The vectorised engine agrees with the per-agent Mesa oracle (model/reference/oracle.py).
 
 Both run the same population (network, facilities, pilot flags); their ensembles' means must agree
 within sampling error at months 1, 3, 6, 12 and 18. No test here depends on a parameter's value.
@@ -7,18 +7,18 @@ within sampling error at months 1, 3, 6, 12 and 18. No test here depends on a pa
 from dataclasses import replace
 from functools import cache
 from math import sqrt
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+import seed_data
 from model.behaviour import BEHAVIOUR_RANGES
 from model.ensemble import run_ensemble
 from model.population import build_population
+from model.reference.oracle import METRICS, OracleModel, Technician, oracle_replicates, run_oracle_ensemble
 from model.scenario import load_scenario
-from tests.model.oracle import METRICS, OracleModel, Technician, oracle_replicates, run_oracle_ensemble
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "seed_data" / "scenarios"
+SCENARIOS = seed_data.path("scenarios")
 ENGINE_RUNS = 400
 # name -> (weeks simulated, oracle replicates). The oracle costs ~3 ms per 280-technician week:
 # 78 weeks only where something still happens after month 12 (the turnaround's calendar).

@@ -1,10 +1,11 @@
-from pathlib import Path
+import os
 
 import pytest
 
+import seed_data
 from model.scenario import ScenarioError, load_scenario, scenario_from_dict
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "seed_data" / "scenarios"
+SCENARIOS = seed_data.path("scenarios")
 
 
 @pytest.mark.parametrize("name", ["pilot", "rollout", "turnaround", "waves"])
@@ -93,3 +94,54 @@ def test_scenarios_round_trip_through_toml(name):
 
     spec = load_scenario(SCENARIOS / f"{name}.toml")
     assert scenario_from_toml(scenario_to_toml(spec), name=name) == spec
+
+
+def test_an_edge_list_may_come_from_the_scenarios_folder_the_shipped_data_or_an_allowed_one(tmp_path):
+    from model.scenario import check_network, network_folders
+
+    edges = seed_data.path("reference", "ckm_medical_innovation_edges.csv")
+    shipped = scenario_from_dict({"organisation": {"network": str(edges)}})
+    assert check_network(shipped).organisation.network == str(edges.resolve())
+    elsewhere = scenario_from_dict({"organisation": {"network": str(tmp_path / "net.csv")}})
+    with pytest.raises(ScenarioError, match=r"outside the folders an edge list may come from"):
+        check_network(elsewhere)
+    assert check_network(elsewhere, folder=tmp_path) == check_network(elsewhere, network_dirs=[tmp_path])
+    up = scenario_from_dict({"organisation": {"network": f"{os.pardir}/net.csv"}})  # a hostile path
+    with pytest.raises(ScenarioError, match=r"'../net.csv' \(that is .*net.csv\): outside"):
+        check_network(up, folder=tmp_path / "scenarios")
+    assert network_folders(tmp_path, [tmp_path]) == [tmp_path.resolve(), seed_data.path().resolve()]
+    assert check_network(scenario_from_dict({})) == scenario_from_dict({})
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "an edge list needs rows and two columns (from, to)"),
+    (b"from,to\n", "an edge list needs rows and two columns (from, to)"),
+    (b"from;to\na;b\n", "an edge list needs rows and two columns (from, to)"),
+    (b"from,to\na,b\nc,\n", "not an edge list (line 3: a tie needs both ends, from and to)"),
+    (b"from,to\na,b\na,b,c,d\n", "not an edge list (line 3 has 4 fields, the lines before it 2)"),
+    (b"from,to\nZ\xfcrich,b\n", "not an edge list (not UTF-8 text: byte 0xfc)"),
+])
+def test_a_file_that_is_not_an_edge_list_names_the_file_and_what_is_wrong(tmp_path, content, message):
+    from model.population import load_population
+    from model.scenario import Organisation
+
+    path = tmp_path / "net.csv"
+    path.write_bytes(content)
+    with pytest.raises(ScenarioError) as info:
+        load_population(path, Organisation())
+    assert str(info.value) == f"{path}: {message}"
+    with pytest.raises(ScenarioError, match=r"cannot be read \(Is a directory\)"):
+        load_population(tmp_path, Organisation())
+
+
+def test_deep_or_undecodable_toml_is_a_scenario_error(tmp_path):
+    from model.scenario import parse_toml, scenario_from_toml
+
+    deep = "a = " + "[" * 50_000 + "]" * 50_000
+    for parse in (parse_toml, scenario_from_toml):
+        with pytest.raises(ScenarioError, match=r"^not valid TOML \(nested too deeply\)$"):
+            parse(deep)
+    path = tmp_path / "s.toml"
+    path.write_bytes(b"name = 'ok'\n\xff\n")
+    with pytest.raises(ScenarioError, match=r"s.toml: is not UTF-8 text \(byte 0xff at position 12\)$"):
+        load_scenario(path)

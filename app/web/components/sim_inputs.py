@@ -63,13 +63,14 @@ def gather() -> ScenarioForm:
                           help="The rollout's 45-minute video versus the pilot's 8 h hands-on.")
         cols[1].number_input("Go-live training hours", 0.0, 40.0, step=0.25, key="sim_onboarding_hours")
     with st.expander("Champions", expanded=True):
-        cols = st.columns(4)
-        cols[0].number_input("Number of champions", 0, 1000, step=1, key="sim_champions_count")
-        cols[1].selectbox("Champion strategy", CHAMPION_STRATEGIES, key="sim_champions_strategy",
-                          format_func=lambda s: f"{s}: {STRATEGY_HELP[s]}")
-        cols[2].number_input("Launch week (0: none, 1: from go-live)", 0, 156, step=1,
-                             key="sim_champions_week")
-        cols[3].number_input("Champion programme cost", 0.0, 1e9, step=1000.0, key="sim_champions_cost")
+        champion_cols = st.columns(4)
+        champion_cols[0].number_input("Number of champions", 0, 1000, step=1, key="sim_champions_count")
+        champion_cols[1].selectbox("Champion strategy", CHAMPION_STRATEGIES, key="sim_champions_strategy",
+                                   format_func=lambda s: f"{s}: {STRATEGY_HELP[s]}")
+        champion_cols[2].number_input("Launch week (0: none, 1: from go-live)", 0, 156, step=1,
+                                      key="sim_champions_week")
+        champion_cols[3].number_input("Champion programme cost", 0.0, 1e9, step=1000.0,
+                                      key="sim_champions_cost")
     st.markdown("**Intervention calendar**: from its week on, a row sets one lever to a new value "
                 "(rows with the same week and label form one intervention).")
     calendar = st.data_editor(

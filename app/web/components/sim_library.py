@@ -44,7 +44,7 @@ def save_section(text: str | None, user: str) -> None:
     st.subheader("Save or delete scenarios")
     cols = st.columns(2)
     name = cols[0].text_input("Save as", value=st.session_state.get("sim_name", ""), key="sim_save_name")
-    if cols[0].button("Save scenario", disabled=text is None):
+    if cols[0].button("Save scenario", disabled=text is None) and text is not None:
         try:
             save_scenario(resources.engine(), name=name.strip(), toml=text, saved_by=user)
         except ValueError as error:
@@ -57,8 +57,11 @@ def save_section(text: str | None, user: str) -> None:
     if saved.empty:
         cols[1].info("No saved scenarios yet: name the current one and press Save scenario.")
         return
-    doomed = cols[1].selectbox("Saved scenario to delete", saved["name"], key="sim_delete_choice")
-    if cols[1].button("Delete scenario"):
+    names: list[str] = saved["name"].tolist()
+    doomed = cols[1].selectbox("Saved scenario to delete", names, key="sim_delete_choice")
+    # The confirmation belongs to the scenario named in it: choosing another one starts unticked.
+    sure = cols[1].checkbox(f"Yes, delete {doomed}", key=f"sim_delete_sure_{doomed}")
+    if cols[1].button("Delete scenario", disabled=not sure, help="Tick the box above first."):
         try:
             delete_scenario(resources.engine(), doomed)
         except ScenarioNotFound as error:

@@ -5,7 +5,6 @@ import streamlit as st
 from app.web import resources
 from db import accounts
 from db.accounts import ROLES, AccountError
-from db.config import get_settings
 
 account = st.session_state["account"]
 st.title("Admin")
@@ -41,36 +40,64 @@ with add.form("add_user", clear_on_submit=True):
             password=password)
 with change.container(border=True):
     st.markdown("**Change a user**")
-    who = st.selectbox("User", people["name"], key="admin_user")
+    who: str | None = st.selectbox("User", people["name"], key="admin_user")
     new_role = st.selectbox("New role", ROLES, key="admin_role")
     if st.button("Change role"):
         _do(accounts.set_role, f"{who} is now {new_role}.", name=who, role=new_role)
     new_password = st.text_input("New password (8+ characters)", type="password", key="admin_password")
     if st.button("Set password"):
         _do(accounts.set_password, f"Set a new password for {who}.", name=who, password=new_password)
-    if st.button("Remove user", disabled=who == account.name, help="You cannot remove yourself."):
+    # The confirmation belongs to the user named in it: choosing another one starts unticked.
+    sure = st.checkbox(f"Yes, remove {who}", key=f"admin_remove_sure_{who}", disabled=who == account.name)
+    if st.button("Remove user", disabled=who == account.name or not sure,
+                 help="You cannot remove yourself." if who == account.name else "Tick the box above first."):
         _do(accounts.remove_user, f"Removed {who}.", name=who)
+
+st.subheader("Sign-in locks")
+locks = accounts.sign_in_locks(resources.engine())
+if locks.empty:
+    st.caption("No one is locked out: five failed sign-ins within 15 minutes lock a name from that address.")
+else:
+    st.dataframe(locks, hide_index=True, width="stretch", column_config={
+        "name": "User name", "client": "From address", "lockouts": "Locks in a row",
+        "locked_until": st.column_config.DatetimeColumn("Locked until (UTC)", format="D MMM YYYY, HH:mm")})
+    lockable = sorted(set(locks["name"]) & set(people["name"]))  # locks on unknown names just expire
+    if lockable:
+        locked = st.selectbox("Locked account", lockable, key="admin_unlock_user")
+        if st.button("Unlock"):
+            _do(accounts.unlock, f"Unlocked {locked}.", name=locked)
 
 st.subheader("Recent sign-ins")
 attempts = accounts.sign_ins(resources.engine(), limit=50)
 st.dataframe(attempts, hide_index=True, width="stretch", column_config={
     "name": "User name typed", "success": st.column_config.CheckboxColumn("Signed in"), "method": "How",
+    "client": "From address",
     "at": st.column_config.DatetimeColumn("When (UTC)", format="D MMM YYYY, HH:mm:ss")})
 
 st.subheader("Settings")
-store, app_settings = get_settings(), resources.settings()
-costs = app_settings.costs()
-st.table({"Setting": ["Database", "Data folder", "Inbox ingest schedule (cron)", "Session ends after idle",
-                      "Adoption target", "At risk after", "Forecast schedule (cron)",
-                      "Alternative plans folder", "Downtime before the tool", "Cost of an hour of downtime",
-                      "Technician wage"],
-          "Value": [resources.engine().url.render_as_string(hide_password=True), str(store.data_dir),
-                    store.ingest_cron, f"{app_settings.session_idle_minutes} minutes",
-                    f"{app_settings.target_share:.0%}", f"{app_settings.inactive_weeks} weeks inactive",
-                    store.forecast_cron, str(store.resolved_plans_dir),
-                    f"{costs.downtime_hours_per_week:,.0f} hours a week",
-                    f"{costs.downtime_cost_per_hour:,.0f} (0: savings in hours only)",
-                    f"{costs.wage_per_hour:,.0f} an hour"]})
+settings = resources.settings()
+store, costs = settings.store, settings.costs()
+mail = (f"to {settings.alert_to} via {settings.smtp_host}:{settings.smtp_port}, from {settings.smtp_from}"
+        if settings.smtp_host and settings.alert_to else "off (set CHASM_SMTP_HOST and CHASM_ALERT_TO)")
+rows = {
+    "Database": resources.engine().url.render_as_string(hide_password=True),
+    "Data folder": str(store.data_dir),
+    "Inbox ingest schedule (cron)": store.ingest_cron,
+    "Session ends after idle": f"{settings.session_idle_minutes} minutes",
+    "Adoption target": f"{settings.target_share:.0%}",
+    "At risk after": f"{settings.inactive_weeks} weeks inactive",
+    "Forecast schedule (cron)": store.forecast_cron,
+    "Alternative plans folder": str(store.resolved_plans_dir),
+    "Downtime before the tool": f"{costs.downtime_hours_per_week:,.0f} hours a week",
+    "Cost of an hour of downtime": f"{costs.downtime_cost_per_hour:,.0f} (0: savings in hours only)",
+    "Technician wage": f"{costs.wage_per_hour:,.0f} an hour",
+    "Champion coaching time": f"{costs.champion_hours_per_week:,.0f} hours a week each",
+    "Calibration runs on": settings.dask_address or "this machine",
+    "Deviation alerts by e-mail": mail,
+    "Admin password at first start": ("set (hidden)" if settings.admin_password
+                                      else "not set (a one-time password is printed)"),
+}
+st.table({"Setting": list(rows), "Value": list(rows.values())})
 st.caption("Settings come from CHASM_* environment variables (e.g. CHASM_SESSION_IDLE_MINUTES, "
            "CHASM_TARGET_SHARE, CHASM_DOWNTIME_COST_PER_HOUR, CHASM_PLANS_DIR); change them and restart "
            "`chasm serve`.")

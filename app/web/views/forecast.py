@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app.services import brief, charts
+from app.services.tracker import OVERALL
 from app.web import auth, resources
 from app.web.components.chart import show_chart
 
@@ -10,8 +11,8 @@ account = st.session_state["account"]
 st.title("Adoption forecast")
 
 facilities = sorted(resources.weekly_metrics()["facility"].unique())
-scope = st.selectbox("Forecast for", ["All facilities", *facilities], key="forecast_scope")
-facility = None if scope == "All facilities" else scope
+scope = st.selectbox("Forecast for", [OVERALL, *facilities], key="forecast_scope")
+facility = None if scope == OVERALL else scope
 doc = resources.latest_forecast(facility)
 if doc is None:
     st.info(f"No forecast for {scope.lower() if facility is None else scope} yet. The scheduler makes one "
@@ -28,16 +29,16 @@ if doc is None:
     st.stop()
 
 share, week_start = brief.current_share(doc)
-plans = doc["plans"]
+plans = doc.plans
 cols = st.columns(3)
 cols[0].metric("Active technicians now", f"{share:.0%}", help=f"Week of {week_start}")
-reach = (f"Share of forecast runs that hold {doc['target']:.0%} or more for four weeks in a row, "
-         f"starting by week {doc['target_week']}")
-cols[1].metric(f"Chance of {doc['target']:.0%} by week {doc['target_week']} (current plan)",
-               f"{plans[0]['probability_of_target']:.0%}" if plans else "n/a", help=reach)
+reach = (f"Share of forecast runs that hold {doc.target:.0%} or more for four weeks in a row, "
+         f"starting by week {doc.target_week}")
+cols[1].metric(f"Chance of {doc.target:.0%} by week {doc.target_week} (current plan)",
+               f"{plans[0].probability_of_target:.0%}" if plans else "n/a", help=reach)
 if len(plans) > 1:
-    best = max(plans[1:], key=lambda p: p["probability_of_target"])
-    cols[2].metric(f"Best alternative: {best['plan']}", f"{best['probability_of_target']:.0%}", help=reach)
+    best = max(plans[1:], key=lambda p: p.probability_of_target)
+    cols[2].metric(f"Best alternative: {best.plan}", f"{best.probability_of_target:.0%}", help=reach)
 else:
     cols[2].metric("Alternative plans", "none yet", help="The nightly forecast weighs every plan TOML "
                    "file in the plans folder (CHASM_PLANS_DIR) against the current plan.")
@@ -53,17 +54,17 @@ st.dataframe(table.assign(**{c: table[c] * 100 for c in shares}), hide_index=Tru
     "Cost": st.column_config.NumberColumn(format="%,.0f"),
     "Downtime hours saved": st.column_config.NumberColumn(format="%,.0f"),
     "Downtime saving": st.column_config.NumberColumn(format="%,.0f")})
-if skipped := doc.get("skipped_plans"):
-    st.caption("Plans left out of this forecast: " + "; ".join(f"`{s['file']}`: {s['reason']}"
-                                                              for s in skipped))
-st.info(f"**How accurate has this been?** {doc.get('sentence') or 'Not tested yet.'}")
-if doc.get("data_version") != resources.data_version():
+if doc.skipped_plans:
+    st.caption("Plans left out of this forecast: " + "; ".join(f"`{s.file}`: {s.reason}"
+                                                              for s in doc.skipped_plans))
+st.info(f"**How accurate has this been?** {doc.sentence or 'Not tested yet.'}")
+if doc.data_version != resources.data_version():
     st.warning("New metrics arrived after this forecast was made; tonight's run will include them.")
-st.caption(f"Forecast made {str(doc.get('created_at', ''))[:16].replace('T', ' ')} UTC.")
+st.caption(f"Forecast made {doc.created_at[:16].replace('T', ' ')} UTC.")
 
-key = f"{doc.get('facility')}|{doc.get('data_version')}|{doc.get('created_at')}"
-cols = st.columns(2)
-cols[0].download_button("Download the one-page brief (PDF)", resources.forecast_pdf(key, doc),
-                        file_name="chasm-forecast-brief.pdf", mime="application/pdf")
-cols[1].download_button("Download the chart (PNG)", resources.forecast_png(key, doc),
-                        file_name="chasm-forecast.png", mime="image/png")
+key = f"{doc.facility}|{doc.data_version}|{doc.created_at}"
+downloads = st.columns(2)
+downloads[0].download_button("Download the one-page brief (PDF)", resources.forecast_pdf(key, doc),
+                             file_name="chasm-forecast-brief.pdf", mime="application/pdf")
+downloads[1].download_button("Download the chart (PNG)", resources.forecast_png(key, doc),
+                             file_name="chasm-forecast.png", mime="image/png")

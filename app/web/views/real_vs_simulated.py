@@ -5,6 +5,7 @@ import streamlit as st
 from app.services import charts
 from app.services.realvsim import recorded_toml
 from app.services.simulator import preset_names, preset_toml
+from app.services.tracker import OVERALL
 from app.web import resources
 from app.web.components.chart import show_chart
 from db.saved_scenarios import scenario_toml
@@ -18,7 +19,7 @@ if resources.weekly_metrics().empty:
 
 RECORDED = "The recorded rollout (stored headcounts and intervention log)"
 CALIBRATED = "The calibrated model (latest calibration, one run per posterior draw)"
-options = [CALIBRATED, RECORDED] + [f"Preset: {n}" for n in preset_names()] + \
+options: list[str] = [CALIBRATED, RECORDED] + [f"Preset: {n}" for n in preset_names()] + \
     list(resources.saved_scenarios()["name"])
 if st.session_state.get("sim_run"):
     options.insert(0, "The simulator's last run")
@@ -50,11 +51,12 @@ with st.spinner(f"Simulating {runs} runs and comparing with the stored metrics..
 
 overall = result["overall"]
 fit = overall["fit"]
-cols = st.columns(3)
-cols[0].metric("Average error (real vs simulated median)", f"{fit['mae'] * 100:.1f} pts")
-cols[1].metric("Real weeks inside the 90% band", f"{fit['inside90']:.0%}")
-cols[2].metric("Weeks compared", f"{fit['points']}")
-show_chart(charts.fan_chart(overall["simulated"], f"All facilities: real vs {result['scenario']} "
+tiles = st.columns(3)
+mae, inside90 = fit["mae"], fit["inside90"]  # None only when no week overlaps
+tiles[0].metric("Average error (real vs simulated median)", "n/a" if mae is None else f"{mae * 100:.1f} pts")
+tiles[1].metric("Real weeks inside the 90% band", "n/a" if inside90 is None else f"{inside90:.0%}")
+tiles[2].metric("Weeks compared", f"{fit['points']}")
+show_chart(charts.fan_chart(overall["simulated"], f"{OVERALL}: real vs {result['scenario']} "
                             f"({result['runs']} runs)", real=overall["real"],
                             target=resources.settings().target_share))
 if "fitted_weeks" in result:

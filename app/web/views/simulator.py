@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app.services.simulator import form_to_toml, preset_toml
+from app.services.simulator import check_simulation, form_to_toml, preset_toml
 from app.web import resources
 from app.web.components.sim_inputs import gather, load_into_state
 from app.web.components.sim_library import load_section, save_section
@@ -22,7 +22,7 @@ elif "sim_name" not in st.session_state and "sim_text" in st.session_state:
 load_section()
 form = gather()
 try:
-    text = form_to_toml(form)
+    text: str | None = form_to_toml(form)
 except ScenarioError as error:
     text = None
     st.error(f"This scenario cannot run: {error}. Correct it above, then run again.")
@@ -32,7 +32,15 @@ else:
 cols = st.columns([2, 1, 1])
 runs = cols[0].select_slider("Replicates (runs)", [20, 50, 100, 200, 500, 1000], value=100, key="sim_runs")
 seed = cols[1].number_input("Random seed", 0, 1_000_000, value=0, step=1, key="sim_seed")
-if cols[2].button("Run simulation", type="primary", disabled=text is None, width="stretch"):
+runnable = text is not None
+if text is not None:
+    try:  # the budget is counted, not run: refuse before the button can start it
+        check_simulation(text, runs=runs)
+    except ScenarioError as error:
+        runnable = False
+        st.error(f"This simulation cannot run: {error}.")
+if cols[2].button("Run simulation", type="primary", disabled=not runnable, width="stretch") \
+        and runnable and text is not None:
     with st.status(f"Running {runs} replicates of {form.weeks} weeks...", expanded=False) as status:
         resources.simulate(text, runs, int(seed))
         status.update(label=f"Ran {runs} replicates.", state="complete")

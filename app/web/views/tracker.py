@@ -12,11 +12,12 @@ settings = resources.settings()
 st.title("Adoption tracker")
 
 account = st.session_state["account"]
-for alert in resources.open_alerts().itertuples():
-    where = f" ({alert.facility})" if alert.facility else ""
-    st.warning(f"**Alert{where}:** {alert.message}", icon=":material/warning:")
-    if auth.may_use(account.role, "editor") and st.button("Acknowledge", key=f"ack_{alert.id}"):
-        acknowledge_alert(resources.engine(), alert.id)
+for alert in resources.open_alerts().to_dict("records"):
+    where = f" ({alert['facility']})" if alert["facility"] else ""
+    st.warning(f"**Alert{where}:** {alert['message']}", icon=":material/warning:")
+    alert_id = int(alert["id"])
+    if auth.may_use(account.role, "editor") and st.button("Acknowledge", key=f"ack_{alert_id}"):
+        acknowledge_alert(resources.engine(), alert_id)
         resources.clear_reads()
         st.rerun()
 

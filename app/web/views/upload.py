@@ -5,12 +5,16 @@ import streamlit as st
 
 from app.web import resources
 from app.web.components.intervention_form import intervention_log
+from db.config import get_settings
+from db.csvsafe import csv_text
 from db.errors import IngestError
-from db.ingest import ingest_bytes
+from db.ingest import IngestReport, ingest_bytes
+from db.ingest.limits import human_size
 
 account = st.session_state["account"]
 st.title("Upload weekly metrics")
-st.caption("Facility-week or technician-week files, CSV or XLSX. The file is checked first; nothing is "
+st.caption("Facility-week or technician-week files, CSV or XLSX, up to "
+           f"{human_size(get_settings().upload_max_bytes)}. The file is checked first; nothing is "
            "stored until you commit it, and a rejected file changes nothing.")
 
 file = st.file_uploader("Metrics file (CSV or XLSX)", type=["csv", "xlsx"])
@@ -19,6 +23,7 @@ if file is not None:
     checked = st.session_state.get("upload_check")
     if checked is None or checked[0] != (file.name, len(content), file.file_id):
         with st.spinner(f"Checking {file.name}..."):
+            result: IngestReport | IngestError  # a rejection is shown, not raised
             try:
                 result = ingest_bytes(content, file.name, engine=resources.engine(), dry_run=True,
                                       uploaded_by=account.name)
@@ -27,12 +32,12 @@ if file is not None:
         st.session_state["upload_check"] = checked = ((file.name, len(content), file.file_id), result)
     result = checked[1]
     if isinstance(result, IngestError):
-        st.error(f"**{file.name} cannot be stored: {len(result.problems)} problem(s).** Nothing was "
+        st.error(f"**{file.name} cannot be stored: {result.total} problem(s).** Nothing was "
                  "written. Fix each problem below in your file (rows are numbered as in a spreadsheet, "
                  "the header is row 1) and upload it again.")
         problems = pd.DataFrame([p.as_dict() for p in result.problems])
         st.dataframe(problems, hide_index=True, width="stretch")
-        st.download_button("Download the problems as CSV", problems.to_csv(index=False),
+        st.download_button("Download the problems as CSV", csv_text(problems),
                            file_name=f"{file.name}.problems.csv", mime="text/csv")
     elif result.dry_run:
         st.success(f"**{file.name}** ({result.kind}) is valid: {result.inserted} new rows, "
@@ -41,6 +46,7 @@ if file is not None:
             st.warning(str(warning))
         if st.button("Commit upload", type="primary"):
             with st.spinner(f"Storing {file.name}..."):
+                done: IngestReport | IngestError
                 try:
                     done = ingest_bytes(content, file.name, engine=resources.engine(),
                                         uploaded_by=account.name)

@@ -59,7 +59,7 @@ def _logistic(x: float) -> float:
 def _friction_effort(levers: Levers, p: Behaviour) -> float:
     """Effort of the tool's friction in utility units; a tickets-closed KPI amplifies it."""
     amplifier = 1.0 + p.kpi_friction_amplifier if KPIS[levers.kpi] < 0 else 1.0
-    return p.w_friction * levers.friction_minutes / 5.0 * amplifier
+    return float(p.w_friction * levers.friction_minutes / 5.0 * amplifier)
 
 
 def _trained(competence: float, hours: float, mode: str, p: Behaviour) -> float:
@@ -112,7 +112,7 @@ class Technician(mesa.Agent):
     @property
     def live(self) -> bool:
         """Whether my facility has gone live."""
-        return self.model.live_facilities[self.facility]
+        return bool(self.model.live_facilities[self.facility])
 
     @property
     def lapsed(self) -> bool:
@@ -166,7 +166,7 @@ class Technician(mesa.Agent):
         p, lv = self.model.p, self.model.levers
         # Non-users only foresee part of the friction; users feel all of it.
         felt = 1.0 if self.active else p.friction_foresight
-        return (p.base_utility
+        return float(p.base_utility
                 + p.w_innovativeness * self.z
                 + p.w_trust * (self.trust - 0.5)
                 + p.w_competence * self.competence
@@ -225,8 +225,8 @@ class OracleModel(mesa.Model):
         behaviour: overrides the scenario's behaviour (scalar values only).
     """
 
-    def __init__(self, scenario: Scenario, *, rng=None, population: Population | None = None,
-                 behaviour: Behaviour | None = None):
+    def __init__(self, scenario: Scenario, *, rng: int | np.random.Generator | None = None,
+                 population: Population | None = None, behaviour: Behaviour | None = None):
         super().__init__(rng=rng)
         self.spec = scenario  # Mesa's `self.scenario` is its own rng bookkeeping
         self.p = behaviour or scenario.behaviour
@@ -255,7 +255,7 @@ class OracleModel(mesa.Model):
         for tech in self.technicians:
             self.facilities[tech.facility].append(tech)
 
-        self._calendar = []  # strong references: Mesa's events hold weak ones
+        self._calendar: list[partial[None]] = []  # strong references: Mesa's events hold weak ones
         if scenario.champions is not None:
             self._schedule(Intervention(week=1, champions=scenario.champions, label="champions"))
         for intervention in scenario.interventions:

@@ -1,8 +1,11 @@
 """Driving `chasm serve` in Debian's chromium: start and stop the server, and the waits Streamlit needs.
 
-Plain functions and classes (no pytest), shared by the browser tests (conftest.py) and the UI speed
-benchmark (bench/bench_app.py). Only ever 127.0.0.1 is contacted.
+Plain functions and classes (no pytest), shared by the browser tests (tests/browser/conftest.py),
+the installed-package test (tests/test_installed.py) and the UI speed benchmark (bench/bench_app.py).
+Only ever 127.0.0.1 is contacted.
 """
+# Developer tooling, documented like tests/ and bench/ rather than like model/ and db/:
+# ruff: noqa: D102, D103, D205
 
 from __future__ import annotations
 
@@ -19,9 +22,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+import seed_data
+
+ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "build" / "screenshots"
-EXAMPLES = ROOT / "seed_data" / "demo" / "examples"
+EXAMPLES = seed_data.path("demo", "examples")
 HOST = "127.0.0.1"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -72,7 +77,8 @@ def _answers(url: str) -> bool:
 
 def stop_group(process: subprocess.Popen, timeout: float = 15) -> None:
     """Stop a process started with start_new_session=True and everything it started: SIGTERM to its
-    process group, SIGKILL after `timeout`."""
+    process group, SIGKILL after `timeout`.
+    """
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -120,19 +126,19 @@ class Server:
             raise ServerError(f"chasm {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
         return done.stdout
 
-    def start_forecast(self) -> None:
-        """Compute and store a (quick) forecast in the background."""
+    def start_forecast(self) -> subprocess.Popen:
+        """Compute and store a (quick) forecast in the background; returns its process."""
         with (self.base / "forecast.log").open("wb") as out:
             self.forecast = subprocess.Popen(
                 [sys.executable, "-c", FORECAST_SCRIPT], env=self.env, cwd=ROOT, stdout=out,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         self.helpers.append(self.forecast)
+        return self.forecast
 
     def wait_for_forecast(self, timeout: float = FORECAST_S) -> None:
-        if self.forecast is None:
-            self.start_forecast()
+        forecast = self.forecast if self.forecast is not None else self.start_forecast()
         try:
-            code = self.forecast.wait(timeout=timeout)
+            code = forecast.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             raise ServerError(f"the background forecast took over {timeout:.0f} s") from None
         if code != 0:
@@ -147,7 +153,8 @@ class Server:
 
 def start_server(base: Path, *, with_accounts: bool = True) -> Server:
     """Start `chasm serve` on a free loopback port with a new SQLite store under `base` (the first
-    start loads the demo and creates `admin`), wait until it answers, and add the other accounts."""
+    start loads the demo and creates `admin`), wait until it answers, and add the other accounts.
+    """
     base.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {**os.environ, "CHASM_DATABASE_URL": f"sqlite:///{base / 'chasm.db'}",
@@ -216,7 +223,8 @@ class App:
 
     def next_frames(self, frames: int = 2, pause_ms: int = 100) -> None:
         """Let the page render `frames` animation frames and then pause `pause_ms`: the shortest gap
-        between two keystrokes of a person, which React components rely on to catch up."""
+        between two keystrokes of a person, which React components rely on to catch up.
+        """
         self.page.evaluate("""(n) => new Promise(done => {
             const step = (left) => left ? requestAnimationFrame(() => step(left - 1)) : done();
             step(n);
@@ -262,7 +270,8 @@ class App:
     def charts_drawn(self, at_least: int = 0, timeout: int = TIMEOUT_MS) -> int:
         """Wait until at least `at_least` Vega-Lite charts of this script run are on the page (stale
         ones, left over from the page before, do not count) and every one has drawn (a canvas or svg);
-        return how many there are."""
+        return how many there are.
+        """
         self.page.wait_for_function("""(n) => {
             const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
                 .filter(c => c.closest('[data-stale="true"]') === null);
@@ -272,7 +281,8 @@ class App:
 
     def blank_charts(self) -> list[str]:
         """The charts that drew axes but no visible mark (no bar, line, area or point with a size),
-        named by their aria-label or position."""
+        named by their aria-label or position.
+        """
         return self.page.evaluate("""() => [...document.querySelectorAll(
                 '[data-testid="stMain"] [data-testid="stVegaLiteChart"] svg')]
             .map((svg, i) => {
@@ -287,7 +297,8 @@ class App:
 
     def shoot(self, name: str) -> Path:
         """A full-page screenshot under build/screenshots/ (the main pane scrolls, so the viewport is
-        grown to its whole height first)."""
+        grown to its whole height first).
+        """
         self.wait_idle()
         self.charts_drawn()
         size = self.page.viewport_size
