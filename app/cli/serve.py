@@ -24,6 +24,7 @@ def streamlit_command(port: int, address: str) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(APP_MAIN), "--server.port", str(port),
             "--server.address", address, "--server.headless", "true",
             "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
+            "--client.showErrorDetails", "none",  # no traceback or server path reaches a user
             "--server.maxUploadSize", str(_upload_megabytes())]
 
 

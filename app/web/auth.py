@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from app.web import resources
+from app.web.components.text import plain
 from db.accounts import ROLES
 
 
@@ -125,7 +126,7 @@ def change_password_form(account: Account) -> None:
         try:
             set_password(resources.engine(), name=account.name, password=new)
         except AccountError as error:
-            st.error(f"Not changed: {error}.")
+            st.error(f"Not changed: {plain(error)}.")
         else:
             st.session_state["must_change_password"] = False
             st.success("Password changed.")
@@ -166,7 +167,7 @@ def sign_in_form() -> None:
         st.text_input("Password", type="password", key="sign_in_password")
         st.form_submit_button("Sign in", type="primary", on_click=_submit_sign_in)
     if error := st.session_state.pop("sign_in_error", None):
-        st.error(error)
+        st.error(plain(error))
     if sso_configured():
         st.button("Sign in with single sign-on", on_click=st.login)
     st.caption("No account? Ask an admin (`chasm users add NAME --role viewer`).")

@@ -3,9 +3,35 @@ a role may not use (they are not in its menu, and reaching one by URL says so)."
 
 from __future__ import annotations
 
+import logging
+import secrets
+
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from app.web import auth
+from app.web.components.text import plain
+
+log = logging.getLogger("chasm.web")
+INCIDENT = ("Something went wrong on this page. Incident {incident}: an admin can find the details in "
+            "the server log.")
+
+
+def run_page(page: StreamlitPage, title: str) -> None:
+    """Run a page; an unexpected error shows a short message with an incident id, never a traceback.
+
+    The log gets the traceback under the same id. Streamlit's own control flow (st.stop, st.rerun,
+    st.switch_page) passes through.
+    """
+    try:
+        page.run()
+    except ScriptControlException:
+        raise
+    except Exception:
+        incident = secrets.token_hex(3).upper()
+        log.exception("incident %s on the %s page", incident, title)
+        st.error(INCIDENT.format(incident=incident), icon=":material/error:")
 
 
 def main() -> None:
@@ -25,7 +51,7 @@ def main() -> None:
             if auth.may_use(account.role, spec.role):
                 st.page_link(pages[spec.url_path])
         st.divider()
-        st.caption(f"Signed in as **{account.name}** ({account.role})")
+        st.caption(f"Signed in as **{plain(account.name)}** ({account.role})")
         if not (auth.sso_configured() and getattr(st.user, "is_logged_in", False)):
             auth.change_password_form(account)
         if st.button("Sign out"):
@@ -44,7 +70,7 @@ def main() -> None:
     st.session_state["account"] = account
     if st.session_state.get("must_change_password"):
         st.warning(auth.ONE_TIME_WARNING, icon=":material/key:")
-    page.run()
+    run_page(page, spec.title)
 
 
 # Streamlit runs this file as __main__; a multiprocessing child re-importing it (as __mp_main__)

@@ -24,7 +24,8 @@ def test_a_broken_file_shows_every_problem_and_writes_nothing(engine):
     before = _store_state(engine)
     at = _upload(signed_in("editor", "upload"), "upload_with_mistakes.csv")
     [error] = texts(at.error)
-    assert error.startswith("**upload_with_mistakes.csv cannot be stored:") and "Nothing was written" in error
+    assert error.startswith("**upload\\_with\\_mistakes.csv cannot be stored:")  # the name as text
+    assert "Nothing was written" in error
     problems = at.dataframe[0].value
     assert list(problems.columns) == ["row", "column", "value", "message"]
     assert len(problems) >= 4
@@ -43,7 +44,7 @@ def test_a_clean_file_is_checked_then_committed_and_the_tracker_changes(engine):
     assert len(uploads(engine)) == uploads_before  # the check wrote nothing, not even the audit log
     click(at, "Commit upload")
     [stored] = texts(at.success)
-    assert stored.startswith("**Stored upload_clean.csv**")
+    assert stored.startswith("**Stored upload\\_clean.csv**")
     history = at.dataframe[0].value
     assert history.iloc[0]["file_name"] == "upload_clean.csv" and history.iloc[0]["uploaded_by"] == "erin"
     assert len(uploads(engine)) == uploads_before + 1

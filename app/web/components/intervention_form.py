@@ -9,6 +9,7 @@ import streamlit as st
 
 from app.services.recorded import describe_replay
 from app.web import resources
+from app.web.components.text import plain
 from db.errors import IngestError
 from db.interventions import INTERVENTION_KINDS, save_intervention_log
 
@@ -38,7 +39,7 @@ def log_changes(edited: pd.DataFrame) -> pd.DataFrame:
 def intervention_log(user: str) -> None:
     """Draw the log as an editable table with a save button."""
     if notice := st.session_state.pop("intervention_notice", None):
-        st.success(notice)
+        st.success(plain(notice))
     log = resources.interventions()
     shown = editor_frame(log)
     facilities = sorted(resources.weekly_metrics()["facility"].unique())

@@ -5,6 +5,7 @@ import streamlit as st
 from app.services.simulator import preset_names, preset_toml
 from app.web import resources
 from app.web.components.sim_inputs import load_into_state
+from app.web.components.text import plain
 from db.saved_scenarios import ScenarioNotFound, delete_scenario, save_scenario, scenario_toml
 from model.scenario import ScenarioError
 
@@ -36,8 +37,8 @@ def load_section() -> None:
     choice = cols[0].selectbox("Start from a preset or a saved scenario", options, key="sim_library_choice")
     cols[1].button("Load scenario", on_click=_load, args=(choice,), width="stretch")
     if notice := st.session_state.pop("sim_notice", None):
-        getattr(st, notice[0])(notice[1])
-    st.caption(f"Now editing: {st.session_state.get('sim_source', 'a new scenario')}")
+        getattr(st, notice[0])(plain(notice[1]))
+    st.caption(f"Now editing: {plain(st.session_state.get('sim_source', 'a new scenario'))}")
 
 
 def save_section(text: str | None, user: str) -> None:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app.web import resources
+from app.web.components.text import plain
 from db import accounts
 from db.accounts import ROLES, AccountError
 
@@ -14,7 +15,7 @@ def _do(action, done: str, **kwargs) -> None:
     try:
         action(resources.engine(), **kwargs)
     except AccountError as error:
-        st.error(f"Not done: {error}.")
+        st.error(f"Not done: {plain(error)}.")
     else:
         resources.clear_reads()
         st.session_state["admin_notice"] = done
@@ -22,7 +23,7 @@ def _do(action, done: str, **kwargs) -> None:
 
 
 if notice := st.session_state.pop("admin_notice", None):
-    st.success(notice)
+    st.success(plain(notice))
 st.subheader("Users and roles")
 people = resources.users()
 st.dataframe(people, hide_index=True, width="stretch", column_config={

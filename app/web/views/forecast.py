@@ -6,6 +6,7 @@ from app.services import brief, charts
 from app.services.tracker import OVERALL
 from app.web import auth, resources
 from app.web.components.chart import show_chart
+from app.web.components.text import plain
 
 account = st.session_state["account"]
 st.title("Adoption forecast")
@@ -15,7 +16,8 @@ scope = st.selectbox("Forecast for", [OVERALL, *facilities], key="forecast_scope
 facility = None if scope == OVERALL else scope
 doc = resources.latest_forecast(facility)
 if doc is None:
-    st.info(f"No forecast for {scope.lower() if facility is None else scope} yet. The scheduler makes one "
+    where = scope.lower() if facility is None else plain(scope)
+    st.info(f"No forecast for {where} yet. The scheduler makes one "
             "every night once metrics are stored; an editor can make one now below.")
     if auth.may_use(account.role, "editor") and st.button("Compute the forecast now", type="primary"):
         from app.services.forecasts import refresh_forecast

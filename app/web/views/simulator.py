@@ -7,6 +7,7 @@ from app.web import resources
 from app.web.components.sim_inputs import gather, load_into_state
 from app.web.components.sim_library import load_section, save_section
 from app.web.components.sim_results import results
+from app.web.components.text import plain
 from model.scenario import ScenarioError
 
 account = st.session_state["account"]
@@ -25,7 +26,7 @@ try:
     text: str | None = form_to_toml(form)
 except ScenarioError as error:
     text = None
-    st.error(f"This scenario cannot run: {error}. Correct it above, then run again.")
+    st.error(f"This scenario cannot run: {plain(error)}. Correct it above, then run again.")
 else:
     st.session_state["sim_text"] = text
 
@@ -38,7 +39,7 @@ if text is not None:
         check_simulation(text, runs=runs)
     except ScenarioError as error:
         runnable = False
-        st.error(f"This simulation cannot run: {error}.")
+        st.error(f"This simulation cannot run: {plain(error)}.")
 if cols[2].button("Run simulation", type="primary", disabled=not runnable, width="stretch") \
         and runnable and text is not None:
     with st.status(f"Running {runs} replicates of {form.weeks} weeks...", expanded=False) as status:

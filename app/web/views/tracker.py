@@ -6,6 +6,7 @@ from app.services import charts
 from app.services.tracker import OVERALL
 from app.web import auth, resources
 from app.web.components.chart import show_chart
+from app.web.components.text import plain
 from db.forecasts import acknowledge_alert
 
 settings = resources.settings()
@@ -13,8 +14,8 @@ st.title("Adoption tracker")
 
 account = st.session_state["account"]
 for alert in resources.open_alerts().to_dict("records"):
-    where = f" ({alert['facility']})" if alert["facility"] else ""
-    st.warning(f"**Alert{where}:** {alert['message']}", icon=":material/warning:")
+    where = f" ({plain(alert['facility'])})" if alert["facility"] else ""
+    st.warning(f"**Alert{where}:** {plain(alert['message'])}", icon=":material/warning:")
     alert_id = int(alert["id"])
     if auth.may_use(account.role, "editor") and st.button("Acknowledge", key=f"ack_{alert_id}"):
         acknowledge_alert(resources.engine(), alert_id)

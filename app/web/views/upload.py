@@ -5,6 +5,7 @@ import streamlit as st
 
 from app.web import resources
 from app.web.components.intervention_form import intervention_log
+from app.web.components.text import plain
 from db.config import get_settings
 from db.csvsafe import csv_text
 from db.errors import IngestError
@@ -32,7 +33,7 @@ if file is not None:
         st.session_state["upload_check"] = checked = ((file.name, len(content), file.file_id), result)
     result = checked[1]
     if isinstance(result, IngestError):
-        st.error(f"**{file.name} cannot be stored: {result.total} problem(s).** Nothing was "
+        st.error(f"**{plain(file.name)} cannot be stored: {result.total} problem(s).** Nothing was "
                  "written. Fix each problem below in your file (rows are numbered as in a spreadsheet, "
                  "the header is row 1) and upload it again.")
         problems = pd.DataFrame([p.as_dict() for p in result.problems])
@@ -40,10 +41,10 @@ if file is not None:
         st.download_button("Download the problems as CSV", csv_text(problems),
                            file_name=f"{file.name}.problems.csv", mime="text/csv")
     elif result.dry_run:
-        st.success(f"**{file.name}** ({result.kind}) is valid: {result.inserted} new rows, "
+        st.success(f"**{plain(file.name)}** ({result.kind}) is valid: {result.inserted} new rows, "
                    f"{result.updated} updated, {result.unchanged} unchanged. Nothing is stored yet.")
         for warning in result.warnings:
-            st.warning(str(warning))
+            st.warning(plain(warning))
         if st.button("Commit upload", type="primary"):
             with st.spinner(f"Storing {file.name}..."):
                 done: IngestReport | IngestError
@@ -56,7 +57,7 @@ if file is not None:
             st.session_state["upload_check"] = (checked[0], done)
             st.rerun()
     else:
-        st.success(f"**Stored {file.name}**: {result.inserted} inserted, {result.updated} updated, "
+        st.success(f"**Stored {plain(file.name)}**: {result.inserted} inserted, {result.updated} updated, "
                    f"{result.unchanged} unchanged (upload {result.upload_id}). The tracker shows it now.")
 
 st.subheader("Upload history")

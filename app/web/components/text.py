@@ -1,0 +1,26 @@
+"""User-supplied text (facility, file, user and scenario names, messages that quote them) shown as text.
+
+Streamlit renders Markdown in alerts, captions and labels; a facility called `**Big** [x](http://e.vil)`
+would come out bold with a link. `plain` backslash-escapes what Markdown reads inside a line
+(emphasis, code, links, strike-through, maths) and what it reads at the start of a line (headings,
+quotes, lists), and puts an invisible word joiner after a `:` or `@` that touches the next
+character and after `www`, which stops emoji and icon shortcodes (`:red[...]`, `:material/home:`)
+and bare links or e-mail addresses from being recognised. Ordinary punctuation (`.`, `-`, `: `) is
+left alone, so messages read the same. Checked in chromium (tests/browser).
+"""
+
+from __future__ import annotations
+
+import re
+
+WORD_JOINER = "\u2060"
+_INLINE = re.compile(r"([\\`*_\[\]~$<&])")
+_LINE_START = re.compile(r"^(\s*)(\d*)([#>+\-=.)])", re.MULTILINE)
+_SHORTCODE_OR_LINK = re.compile(r"(?i)([:@](?=\S)|www)")
+
+
+def plain(text: object) -> str:
+    """`text` as Markdown that displays exactly as written."""
+    escaped = _INLINE.sub(r"\\\1", str(text))
+    escaped = _LINE_START.sub(lambda m: m.group(1) + m.group(2) + "\\" + m.group(3), escaped)
+    return _SHORTCODE_OR_LINK.sub(lambda m: m.group(1) + WORD_JOINER, escaped)
