@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from app.web import resources
-from app.web.components.text import plain
+from app.web.components.text import code, plain
 from db.accounts import ROLES
 
 
@@ -97,8 +97,8 @@ def _sso_account() -> Account | None:
     role = role_of(resources.engine(), name) if name else None
     if name is None or role is None:
         st.session_state["auth_notice"] = (
-            f"{name} signed in with single sign-on but has no Chasm account. Ask an admin to run "
-            f"`chasm users add {name} --role viewer`.")
+            f"{plain(name)} signed in with single sign-on but has no Chasm account. Ask an admin to run "
+            f"{code(f'chasm users add {name} --role viewer')}.")
         return None
     _start_session(name, role)
     return Account(name, role)

@@ -7,6 +7,7 @@ import logging
 import secrets
 
 import streamlit as st
+from streamlit.errors import FragmentHandledException
 from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
@@ -22,11 +23,12 @@ def run_page(page: StreamlitPage, title: str) -> None:
     """Run a page; an unexpected error shows a short message with an incident id, never a traceback.
 
     The log gets the traceback under the same id. Streamlit's own control flow (st.stop, st.rerun,
-    st.switch_page) passes through.
+    st.switch_page) passes through, and so does an error a fragment raised: Streamlit has already shown
+    it (without details, see `chasm serve`).
     """
     try:
         page.run()
-    except ScriptControlException:
+    except (ScriptControlException, FragmentHandledException):
         raise
     except Exception:
         incident = secrets.token_hex(3).upper()
@@ -64,7 +66,7 @@ def main() -> None:
     if not auth.may_use(account.role, spec.role):
         st.title(spec.title)
         st.error(f"Access refused: the {spec.title} page needs the {spec.role} role and you are signed in "
-                 f"as {account.name} ({account.role}). Ask an admin to change your role.")
+                 f"as {plain(account.name)} ({account.role}). Ask an admin to change your role.")
         st.stop()
 
     st.session_state["account"] = account

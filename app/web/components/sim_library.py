@@ -49,7 +49,7 @@ def save_section(text: str | None, user: str) -> None:
         try:
             save_scenario(resources.engine(), name=name.strip(), toml=text, saved_by=user)
         except ValueError as error:
-            cols[0].error(f"Not saved: {error}.")
+            cols[0].error(f"Not saved: {plain(error)}.")
         else:
             resources.clear_reads()
             st.session_state["sim_notice"] = ("success", f"Saved scenario {name.strip()!r}.")
@@ -61,12 +61,12 @@ def save_section(text: str | None, user: str) -> None:
     names: list[str] = saved["name"].tolist()
     doomed = cols[1].selectbox("Saved scenario to delete", names, key="sim_delete_choice")
     # The confirmation belongs to the scenario named in it: choosing another one starts unticked.
-    sure = cols[1].checkbox(f"Yes, delete {doomed}", key=f"sim_delete_sure_{doomed}")
+    sure = cols[1].checkbox(f"Yes, delete {plain(doomed)}", key=f"sim_delete_sure_{doomed}")
     if cols[1].button("Delete scenario", disabled=not sure, help="Tick the box above first."):
         try:
             delete_scenario(resources.engine(), doomed)
         except ScenarioNotFound as error:
-            cols[1].error(f"{error}; someone else may have deleted it.")
+            cols[1].error(f"{plain(error)}; someone else may have deleted it.")
         resources.clear_reads()
         st.session_state["sim_notice"] = ("success", f"Deleted scenario {doomed!r}.")
         st.rerun()

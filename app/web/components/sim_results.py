@@ -5,6 +5,7 @@ import streamlit as st
 from app.services import charts
 from app.web import resources
 from app.web.components.chart import show_chart
+from app.web.components.text import plain
 
 MAX_COMPARED = 4
 
@@ -38,7 +39,7 @@ def compare(name: str, run: tuple[str, int, int], target: float) -> None:
         st.info(f"Add up to {MAX_COMPARED} runs to compare them: run a scenario, press Add to comparison, "
                 "change levers or load another scenario, run and add again.")
         return
-    cols[2].caption(f"{len(compared)} of {MAX_COMPARED}: " + ", ".join(compared))
+    cols[2].caption(f"{len(compared)} of {MAX_COMPARED}: " + ", ".join(map(plain, compared)))
     summaries = {n: resources.simulate(*r).overall for n, r in compared.items()}
     show_chart(charts.compare_chart(summaries, target))
 

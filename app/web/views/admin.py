@@ -49,7 +49,8 @@ with change.container(border=True):
     if st.button("Set password"):
         _do(accounts.set_password, f"Set a new password for {who}.", name=who, password=new_password)
     # The confirmation belongs to the user named in it: choosing another one starts unticked.
-    sure = st.checkbox(f"Yes, remove {who}", key=f"admin_remove_sure_{who}", disabled=who == account.name)
+    sure = st.checkbox(f"Yes, remove {plain(who)}", key=f"admin_remove_sure_{who}",
+                       disabled=who == account.name)
     if st.button("Remove user", disabled=who == account.name or not sure,
                  help="You cannot remove yourself." if who == account.name else "Tick the box above first."):
         _do(accounts.remove_user, f"Removed {who}.", name=who)

@@ -6,7 +6,7 @@ from app.services import brief, charts
 from app.services.tracker import OVERALL
 from app.web import auth, resources
 from app.web.components.chart import show_chart
-from app.web.components.text import plain
+from app.web.components.text import code, plain
 
 account = st.session_state["account"]
 st.title("Adoption forecast")
@@ -40,11 +40,11 @@ cols[1].metric(f"Chance of {doc.target:.0%} by week {doc.target_week} (current p
                f"{plans[0].probability_of_target:.0%}" if plans else "n/a", help=reach)
 if len(plans) > 1:
     best = max(plans[1:], key=lambda p: p.probability_of_target)
-    cols[2].metric(f"Best alternative: {best.plan}", f"{best.probability_of_target:.0%}", help=reach)
+    cols[2].metric(f"Best alternative: {plain(best.plan)}", f"{best.probability_of_target:.0%}", help=reach)
 else:
     cols[2].metric("Alternative plans", "none yet", help="The nightly forecast weighs every plan TOML "
                    "file in the plans folder (CHASM_PLANS_DIR) against the current plan.")
-st.markdown("\n".join(f"- {line}" for line in brief.headline(doc)))
+st.markdown("\n".join(f"- {plain(line)}" for line in brief.headline(doc)))
 show_chart(charts.forecast_chart(doc))
 
 table = brief.plan_table(doc)
@@ -57,7 +57,7 @@ st.dataframe(table.assign(**{c: table[c] * 100 for c in shares}), hide_index=Tru
     "Downtime hours saved": st.column_config.NumberColumn(format="%,.0f"),
     "Downtime saving": st.column_config.NumberColumn(format="%,.0f")})
 if doc.skipped_plans:
-    st.caption("Plans left out of this forecast: " + "; ".join(f"`{s.file}`: {s.reason}"
+    st.caption("Plans left out of this forecast: " + "; ".join(f"{code(s.file)}: {plain(s.reason)}"
                                                               for s in doc.skipped_plans))
 st.info(f"**How accurate has this been?** {doc.sentence or 'Not tested yet.'}")
 if doc.data_version != resources.data_version():

@@ -23,7 +23,7 @@ if file is not None:
     content = file.getvalue()
     checked = st.session_state.get("upload_check")
     if checked is None or checked[0] != (file.name, len(content), file.file_id):
-        with st.spinner(f"Checking {file.name}..."):
+        with st.spinner(f"Checking {plain(file.name)}..."):
             result: IngestReport | IngestError  # a rejection is shown, not raised
             try:
                 result = ingest_bytes(content, file.name, engine=resources.engine(), dry_run=True,
@@ -46,7 +46,7 @@ if file is not None:
         for warning in result.warnings:
             st.warning(plain(warning))
         if st.button("Commit upload", type="primary"):
-            with st.spinner(f"Storing {file.name}..."):
+            with st.spinner(f"Storing {plain(file.name)}..."):
                 done: IngestReport | IngestError
                 try:
                     done = ingest_bytes(content, file.name, engine=resources.engine(),
