@@ -21,7 +21,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 
-from db.config import get_settings
+from app.services.settings import get_settings
 from db.engine import get_engine
 from db.errors import IngestError
 from db.ingest import ingest_file
@@ -55,7 +55,7 @@ def ingest_inbox(inbox_dir: str | None = None) -> list[InboxOutcome]:
     retried by itself. The kept files hold raw technician ids, so each run first deletes those
     older than `CHASM_RAW_FILE_RETENTION_DAYS` (default 30).
     """
-    settings = get_settings()
+    settings = get_settings().store
     inbox = Path(inbox_dir) if inbox_dir else settings.resolved_inbox_dir
     engine = get_engine()
     require_current_schema(engine)
@@ -163,7 +163,7 @@ JOBS = {INGEST_INBOX: ingest_inbox, REFRESH_FORECAST: refresh_forecast_job,
 
 def build_scheduler(scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
     """A scheduler whose jobs live in the store's own database, each under an explicit id."""
-    settings = get_settings()
+    settings = get_settings().store
     job_store = SQLAlchemyJobStore(engine=get_engine())
     _forget_other_jobs(job_store)
     scheduler = scheduler_class(jobstores={"default": job_store})

@@ -30,9 +30,9 @@ def streamlit_command(port: int, address: str) -> list[str]:
 
 def _upload_megabytes() -> int:
     """The store's upload limit in whole MB (Streamlit's unit), so the upload box states the real one."""
-    from db.config import get_settings
+    from app.services.settings import get_settings
 
-    return max(1, -(-get_settings().upload_max_bytes // 1_048_576))
+    return max(1, -(-get_settings().store.upload_max_bytes // 1_048_576))
 
 
 def scheduler_command() -> list[str]:

@@ -36,12 +36,12 @@ class Job(StrEnum):
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations up to the latest schema."""
-    from db.config import get_settings
+    from app.services.settings import get_settings
     from db.engine import get_engine
     from db.migrate import current_revision, upgrade
 
     upgrade()
-    url = get_settings().resolved_database_url
+    url = get_settings().store.resolved_database_url
     revision = current_revision(get_engine())
     typer.echo(f"Database {_safe(url)} is at schema revision {revision}.")
 

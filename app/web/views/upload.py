@@ -6,7 +6,6 @@ import streamlit as st
 from app.web import resources
 from app.web.components.intervention_form import intervention_log
 from app.web.components.text import plain
-from db.config import get_settings
 from db.csvsafe import csv_text
 from db.errors import IngestError
 from db.ingest import IngestReport, ingest_bytes
@@ -14,9 +13,9 @@ from db.ingest.limits import human_size
 
 account = st.session_state["account"]
 st.title("Upload weekly metrics")
-st.caption("Facility-week or technician-week files, CSV or XLSX, up to "
-           f"{human_size(get_settings().upload_max_bytes)}. The file is checked first; nothing is "
-           "stored until you commit it, and a rejected file changes nothing.")
+limit = human_size(resources.settings().store.upload_max_bytes)
+st.caption(f"Facility-week or technician-week files, CSV or XLSX, up to {limit}. The file is checked first; "
+           "nothing is stored until you commit it, and a rejected file changes nothing.")
 
 file = st.file_uploader("Metrics file (CSV or XLSX)", type=["csv", "xlsx"])
 if file is not None:
