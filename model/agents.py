@@ -13,12 +13,19 @@ if TYPE_CHECKING:
 
 
 class AdopterState(Enum):
-    """Where a technician stands with the tool this week."""
+    """Where a technician stands with the tool this week (the engine's status, E13)."""
 
     NOT_LIVE = "not live"
     NEVER_USED = "never used"
-    ACTIVE = "active"
+    TRYING = "trying it"
+    REGULAR = "regular user"
     LAPSED = "lapsed"
+    REJECTED = "rejected"
+
+
+_BY_STATUS = (AdopterState.NEVER_USED, AdopterState.TRYING, AdopterState.REGULAR, AdopterState.LAPSED,
+              AdopterState.REJECTED)
+"""AdopterState by the engine's status code (model/engine.py: NEVER .. REJECTED)."""
 
 
 class Technician(mesa.Agent):
@@ -62,11 +69,19 @@ class Technician(mesa.Agent):
         return bool(self._get("champion"))
 
     @property
+    def habit(self) -> float:
+        """Habit strength of using the tool, 0..1."""
+        return float(self._get("habit"))
+
+    @property
+    def active(self) -> bool:
+        """Whether the technician used the tool this week."""
+        return bool(self._get("active"))
+
+    @property
     def state(self) -> AdopterState:
         """This week's adopter state."""
         engine = self.model.engine
         if not engine.live_fac[self.replicate, self.model.population.facility[self.index]]:
             return AdopterState.NOT_LIVE
-        if self._get("active"):
-            return AdopterState.ACTIVE
-        return AdopterState.LAPSED if self._get("ever") else AdopterState.NEVER_USED
+        return _BY_STATUS[int(self._get("status"))]

@@ -20,7 +20,7 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
     "w_trust": (0.0, 10.0),
     "w_competence": (0.0, 6.0),
     "w_support": (0.0, 4.0),
-    "w_friction": (0.0, 3.0),
+    "w_friction": (0.0, 5.0),
     "kpi_friction_amplifier": (0.0, 3.0),
     "friction_foresight": (0.0, 1.0),
     "false_alarm_shock": (0.0, 4.0),
@@ -48,6 +48,15 @@ BEHAVIOUR_RANGES: dict[str, tuple[float, float]] = {
     "coach_competence_gain": (0.0, 0.5),
     "coach_fear_reduction": (0.0, 0.5),
     "depth_base": (-4.0, 4.0),
+    "inertia": (0.0, 8.0),
+    "reconsider_rate": (0.0, 1.0),
+    "launch_push": (0.0, 6.0),
+    "habit_gain": (0.0, 1.0),
+    "habit_decay": (0.0, 1.0),
+    "trial_failure": (0.0, 1.0),
+    "rejection_trust_loss": (0.0, 5.0),
+    "competence_speedup": (0.0, 1.0),
+    "wave_learning": (0.0, 1.0),
 }
 
 
@@ -59,39 +68,48 @@ class Behaviour:
     tool; rates are per week. Values may be floats or arrays of shape (R,) for R replicates.
     """
 
-    base_utility: Any = 0.152
-    w_innovativeness: Any = 1.36
-    w_trust: Any = 2.05
-    w_competence: Any = 0.681
-    w_support: Any = 0.646
-    w_friction: Any = 0.118
-    kpi_friction_amplifier: Any = 0.358
+    base_utility: Any = -1.32
+    w_innovativeness: Any = 1.46
+    w_trust: Any = 3.67
+    w_competence: Any = 0.4
+    w_support: Any = 0.273
+    w_friction: Any = 0.127
+    kpi_friction_amplifier: Any = 0.504
     friction_foresight: Any = 0.948
     false_alarm_shock: Any = 2.38
-    w_incentive: Any = 0.223
-    w_social: Any = 0.679
+    w_incentive: Any = 0.122
+    w_social: Any = 0.339
     w_norm: Any = 0.0
-    w_fear: Any = 0.477
-    w_coached: Any = 0.587
-    habit: Any = 0.748
+    w_fear: Any = 1.4
+    w_coached: Any = 0.0668
+    habit: Any = 0.38
     threshold_mean: Any = 0.35
     threshold_sd: Any = 0.15
-    trust_sd: Any = 1.2
-    fear_sd: Any = 1.0
-    trust_gain_hit: Any = 0.0109
-    trust_loss_false_alarm: Any = 0.433
-    transparency_softening: Any = 0.472
-    transparency_trust_gain: Any = 0.0199
+    trust_sd: Any = 1.25
+    fear_sd: Any = 0.828
+    trust_gain_hit: Any = 0.0495
+    trust_loss_false_alarm: Any = 0.214
+    transparency_softening: Any = 0.263
+    transparency_trust_gain: Any = 0.00269
     transparency_fear_reduction: Any = 0.05
     learn_rate_per_hour: Any = 0.21
     video_efficacy: Any = 0.35
     competence_gain_use: Any = 0.00696
     competence_decay: Any = 0.0233
     fear_reduction_use: Any = 0.02
-    coach_trust_gain: Any = 0.202
+    coach_trust_gain: Any = 0.0204
     coach_competence_gain: Any = 0.2
     coach_fear_reduction: Any = 0.15
     depth_base: Any = 0.5
+    inertia: Any = 4.93
+    launch_push: Any = 2.2
+    reconsider_rate: Any = 0.313
+    habit_gain: Any = 0.3
+    habit_decay: Any = 0.2
+    trial_failure: Any = 0.05
+    rejection_trust_loss: Any = 0.955
+    competence_speedup: Any = 0.5
+    wave_learning: Any = 0.517
 
     @classmethod
     def from_dict(cls, table: Any, *, error: type[Exception] = ValueError) -> Behaviour:

@@ -13,18 +13,18 @@ from dataclasses import dataclass
 from model.population import Population, load_population
 from model.scenario import Scenario, ScenarioError
 
-BYTES_PER_RUN_TECHNICIAN = 120
-"""Peak bytes per technician and replicate: 8 float32 and 6 bool state arrays, the float64 draws
-that set them up (three uniforms, innovativeness, trust, fear) and a week's temporaries
-(measured 117-125)."""
+BYTES_PER_RUN_TECHNICIAN = 165
+"""Peak bytes per technician and replicate: 12 float32, 2 one-byte code and 7 bool state arrays,
+the champion's int32 home, the float64 draws that set them up (three uniforms, innovativeness,
+trust, fear) and a week's temporaries (measured 158-171)."""
 BYTES_PER_TECHNICIAN = 48
 """Per technician, once for all replicates: facility, team, pilot flag, degree (measured 45)."""
 BYTES_PER_TIE_END = 48
 """Per tie end (a technician's degree): the sparse adjacency, built from COO in float64 with int64
 indices, and its float32 transpose (measured 25-60)."""
-BYTES_PER_WEEK_RUN_FACILITY = 180
-"""Per week, replicate and facility (and the overall row): six float32 sums collected each week,
-stacked, widened to float64 and turned into eight float64 shares (measured 176-177)."""
+BYTES_PER_WEEK_RUN_FACILITY = 265
+"""Per week, replicate and facility (and the overall row): ten float32 sums collected each week,
+stacked, widened to float64 and turned into eleven float64 shares (measured 258-266)."""
 DEFAULT_MAX_BYTES = 2_000_000_000
 """2.0 GB: what one simulation may take by default."""
 DEFAULT_MAX_TECHNICIAN_WEEKS = 5_000_000_000

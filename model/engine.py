@@ -2,7 +2,12 @@
 
 This is the one implementation of the rules. All state is (R, N) arrays; per-replicate parameters
 are (R, 1) columns, so a batch of parameter sets runs as one ensemble. docs/model.md gives every
-equation; the comments here name them (E1..E12).
+equation; the comments here name them (E1..E16).
+
+Each technician is in one adoption status (E13): never used, trying, regular user, lapsed or
+rejected. Weekly use follows from the status: users keep going with a probability that rises with
+habit, a trial can fail (low competence, no help) and turn into rejection, and a rejecter tries
+again only for a reason (coaching, training, a lever that changed).
 """
 
 from __future__ import annotations
@@ -20,10 +25,21 @@ from model.population import Population
 from model.scenario import KPIS, Champions, Levers, Scenario, ScenarioError, Wave
 
 VOLUNTEER_Z = 1.0  # volunteers come from Rogers' innovators + early adopters: z > 1 (top 16%)
-PILOT_TRUST = 0.8  # what the pilot's volunteers ended up trusting, and champions commit to
 PILOT_COMPETENCE = 0.8  # 8 h hands-on (E5) then weeks of use
+PILOT_WEEKS = 12  # the pilot ran about three months before the rollout (the seed case)
 DOWNTIME_REDUCTION_AT_FULL_USE = 0.35  # the pilot's result
+SUPPORT_HOURS_AT_FULL = 40.0  # support = 1: the pilot's daily stand-ups + 24 h response, one person's week
+SUPPORT_NEED_HOURS = 2.0  # hours of help a week a technician still learning the tool needs
+LAUNCH_WEEKS = 2  # the go-live weeks in which every live technician is asked to use the tool
+LAUNCH_HALF_LIFE = 6.0  # weeks: management's go-live push halves every six weeks
+PUSH_FLOOR = 0.01  # a push faded below this share is over (about 40 weeks after go-live)
+REGULAR_HABIT = 0.75  # habit strength from which a user counts as a regular (about a month of use)
 FLOAT = np.float32  # state precision: halves memory traffic; shares need no more
+
+# Adoption statuses (E13), stored as int8
+NEVER, TRYING, REGULAR, LAPSED, REJECTED = 0, 1, 2, 3, 4
+STATUS_NAMES = ("never used", "trying it", "regular user", "lapsed", "rejected")
+_TRYING, _LAPSED, _REJECTED = np.int8(TRYING), np.int8(LAPSED), np.int8(REJECTED)
 
 FloatArray = NDArray[np.floating[Any]]
 BoolArray = NDArray[np.bool_]
@@ -37,14 +53,22 @@ class State(TypedDict):
     z: FloatArray
     threshold: FloatArray
     static_utility: FloatArray
+    disposition: FloatArray
+    hits: FloatArray
+    alarms: FloatArray
     trust: FloatArray
     fear: FloatArray
     competence: FloatArray
+    habit: FloatArray
     depth: FloatArray
     last_false_alarms: FloatArray
     norm: FloatArray
+    status: NDArray[np.int8]
+    history: NDArray[np.uint8]
     active: BoolArray
+    was_active: BoolArray
     ever: BoolArray
+    reason: BoolArray
     champion: BoolArray
     wave_trained: BoolArray
 
@@ -78,21 +102,42 @@ def false_alarms(u: FloatArray, alerts: int, precision: float) -> FloatArray:
     return n_false
 
 
+def trust_of(disposition: FloatArray, hits: FloatArray, alarms: FloatArray, transparency: float,
+             p: Params) -> FloatArray:
+    """E8: trust as the expected reliability, the disposition weighing as one alert's evidence.
+
+    T = (D + H) / (1 + H + (1 - softening * transparency) * A), where H and A are the weighted
+    hits and false alarms experienced so far (each hit weighs `trust_gain_hit`, each false alarm
+    `trust_loss_false_alarm`). Transparency changes how the false alarms already seen are read.
+    """
+    alarm_weight = 1.0 - p["transparency_softening"] * transparency
+    return (disposition + hits) / (1.0 + hits + alarm_weight * alarms)
+
+
 def update_trust(trust: FloatArray, n_false: FloatArray, alerts: int, transparency: float,
                  p: Params, users: BoolArray | float = 1.0) -> FloatArray:
-    """E8: hits raise trust toward 1, false alarms (softened by transparency) pull it toward 0.
+    """E8 for one week's alerts from a given trust (the evidence so far taken as one alert's worth).
 
-    Only users see alerts: `users` masks who did (and `n_false` is zero for the others).
+    A convenience for reasoning about one week: the engine keeps the evidence itself (`trust_of`).
     """
-    gain = p["trust_gain_hit"] * (users * FLOAT(alerts) - n_false)  # FLOAT: keep float32 state
-    loss = p["trust_loss_false_alarm"] * (1.0 - p["transparency_softening"] * transparency) * n_false
-    return np.clip(trust + gain * (1.0 - trust) - loss * trust, 0.0, 1.0)
+    hits = p["trust_gain_hit"] * (users * FLOAT(alerts) - n_false)
+    alarms = p["trust_loss_false_alarm"] * n_false
+    return trust_of(trust, hits, alarms, transparency, p)
 
 
-def friction_effort(levers: Levers, p: Params) -> FloatArray:
-    """E2: effort in utility units; a tickets-closed KPI makes every minute count more."""
-    amplifier = 1.0 + p["kpi_friction_amplifier"] * (KPIS[levers.kpi] < 0)
-    return p["w_friction"] * levers.friction_minutes / 5.0 * amplifier
+def lost_hours(levers: Levers, competence: FloatArray | float, work_orders: float, fixed: FloatArray | float,
+               p: Params) -> FloatArray:
+    """E2: hours a week the tool costs: minutes per work order x work orders, less what skill saves.
+
+    fixed is the share of the friction removed by fixes learned in earlier waves (E15).
+    """
+    minutes = levers.friction_minutes * (1.0 - fixed)
+    return minutes * work_orders / 60.0 * (1.0 - p["competence_speedup"] * competence)
+
+
+def kpi_weight(levers: Levers, p: Params) -> FloatArray | float:
+    """E2: how much a lost hour counts: amplified when technicians are measured on tickets closed."""
+    return 1.0 + p["kpi_friction_amplifier"] * (KPIS[levers.kpi] < 0)
 
 
 def static_utility(z: FloatArray, threshold: FloatArray, p: Params) -> FloatArray:
@@ -100,45 +145,14 @@ def static_utility(z: FloatArray, threshold: FloatArray, p: Params) -> FloatArra
     return p["base_utility"] - 0.5 * p["w_trust"] + p["w_innovativeness"] * z - p["w_social"] * threshold
 
 
-def trust_competence(state: State, p: Params) -> FloatArray:
-    """w_trust T + w_comp C: shared by the usage decision (E1) and the depth of use (E11)."""
-    return p["w_trust"] * state["trust"] + p["w_competence"] * state["competence"]
-
-
-def utility(state: State, exposure: FloatArray, coached: BoolArray, levers: Levers, p: Params,
-            tc: FloatArray | None = None) -> FloatArray:
-    """E1: the weekly usage utility (logit of the probability of using the tool).
-
-    U = base + w_innov z + w_trust (T - 0.5) + w_comp C + w_support support - felt effort
-        - shock * last week's false alarms + w_social (exposure - threshold)
-        + w_norm * (share of live technicians using it) + w_incentive K
-        - w_fear F + w_coached coached,
-    where the felt effort is the full friction for last week's users and `friction_foresight`
-    of it for the others. Arranged so that each (R, 1) column is computed once.
-    """
-    effort = friction_effort(levers, p)
-    columns = (p["w_support"] * levers.support + p["w_incentive"] * KPIS[levers.kpi]
-               - effort * p["friction_foresight"] + p["w_norm"] * state["norm"])
-    user_extra = -effort * (1.0 - p["friction_foresight"])
-    tc = trust_competence(state, p) if tc is None else tc
-    u: FloatArray = (state["static_utility"] + columns + tc + user_extra * state["active"]
-         + p["w_social"] * exposure - p["w_fear"] * state["fear"])
-    if state["last_false_alarms"].any():
-        u -= p["false_alarm_shock"] * state["last_false_alarms"]
-    if coached.any():
-        u += p["w_coached"] * coached
-    return u
-
-
-def depth_per_user(state: State, levers: Levers, p: Params, tc: FloatArray | None = None) -> FloatArray:
+def depth_per_user(trust: FloatArray, competence: FloatArray, effort: FloatArray, p: Params) -> FloatArray:
     """E11: share of a user's work orders done with the tool, from the week's trust and competence.
 
     depth = logistic(depth_base + w_comp (C - 0.5) + w_trust (T - 0.5) - effort)
     """
-    tc = trust_competence(state, p) if tc is None else tc
-    column = (p["depth_base"] - 0.5 * (p["w_competence"] + p["w_trust"])
-              - friction_effort(levers, p))
-    return 1.0 / (1.0 + np.exp(-(column + tc)))
+    x = (p["depth_base"] + p["w_competence"] * (competence - 0.5) + p["w_trust"] * (trust - 0.5)
+         - effort)
+    return 1.0 / (1.0 + np.exp(-x))
 
 
 class Engine:
@@ -155,6 +169,7 @@ class Engine:
         params = (behaviour or scenario.behaviour).as_columns(replicates)
         self.p = {k: v.astype(FLOAT) for k, v in params.items()}
         self.levers = scenario.levers
+        self.work_orders = float(scenario.organisation.work_orders_per_week)
         self.fac = population.facility
         self.starts = population.facility_starts
         self.fac_size = population.facility_sizes
@@ -167,14 +182,22 @@ class Engine:
             raise ScenarioError(f"waves: facility {named + 1} is named but the network has only "
                                 f"{population.n_facilities} facilities")
         self.wave_open_week = np.zeros((self.R, len(self.waves)), dtype=int)
+        self.fac_open_week = np.zeros((self.R, population.n_facilities), dtype=np.int32)
+        self.launching = False
+        self.pushing = True
         self.gate_streak = np.zeros(self.R, dtype=int)
+        self.fixed = np.zeros((self.R, 1), dtype=FLOAT)  # E15: share of the friction fixed so far
         self.live_fac = np.zeros((self.R, population.n_facilities), dtype=bool)
         self.live = np.zeros((self.R, self.N), dtype=bool)
         self.everyone_live = False
+        self.home = np.full((self.R, self.N), -1, dtype=np.int32)  # champion's coaching facility
+        self.seconded = np.zeros((self.R, self.N), dtype=bool)  # pilot champions, moved to live sites
         self.state = self._initial_state()
         self.uses_norm = bool(np.any(self.p["w_norm"] != 0))
         self.coached = np.zeros((self.R, self.N), dtype=bool)
+        self.support = np.zeros((self.R, 1), dtype=FLOAT)
         self.pending_champions: list[Champions] = []
+        self._coaches: np.ndarray | None = None  # champions per facility they coach (E10), cached
         self.week = 0
 
     # ------------------------------------------------------------------ set-up
@@ -188,28 +211,45 @@ class Engine:
         threshold = np.clip(p["threshold_mean"] - p["threshold_sd"] * z, 0.0, 1.0)  # E4
         eps_t = ndtri(np.clip(u[1], 1e-12, 1 - 1e-12))
         eps_f = ndtri(np.clip(u[2], 1e-12, 1 - 1e-12))
-        # E6: logit-normal so that P(trust < 0.5) = distrust_share, P(fear > 0.5) = fear_share.
-        trust = expit(-p["trust_sd"] * ndtri(org.distrust_share) + p["trust_sd"] * eps_t)
+        # E6: logit-normal so that P(D < 0.5) = distrust_share, P(fear > 0.5) = fear_share.
+        disposition = expit(-p["trust_sd"] * ndtri(org.distrust_share) + p["trust_sd"] * eps_t)
         fear = expit(p["fear_sd"] * ndtri(org.fear_share) + p["fear_sd"] * eps_f)
-        trust = np.where(pilot, np.maximum(trust, PILOT_TRUST), trust)
+        # The pilot's volunteers come with the pilot's weeks of alerts (E8) and of use (E14).
+        alerts = PILOT_WEEKS * self.levers.alerts_per_week
+        hits = np.where(pilot, p["trust_gain_hit"] * alerts * self.levers.alert_precision, 0.0)
+        misses = alerts * (1 - self.levers.alert_precision)
+        alarms = np.where(pilot, p["trust_loss_false_alarm"] * misses, 0.0)
         competence = np.where(pilot, PILOT_COMPETENCE, 0.0)
+        habit = np.where(pilot, 1.0 - (1.0 - p["habit_gain"]) ** PILOT_WEEKS, 0.0)
         active = pilot.copy()
 
         def f(a: ArrayLike) -> NDArray[np.float32]:
             return np.ascontiguousarray(a, dtype=FLOAT)
 
         z, threshold = f(z), f(threshold)
-        return {"last_false_alarms": np.zeros((R, N), dtype=FLOAT), "z": z, "threshold": threshold,
-                "static_utility": static_utility(z, threshold, p).astype(FLOAT),
-                "trust": f(trust), "fear": f(fear), "competence": f(competence),
-                "active": active, "ever": active.copy(), "champion": np.zeros((R, N), dtype=bool),
-                "wave_trained": np.zeros((R, N), dtype=bool), "depth": np.zeros((R, N), dtype=FLOAT),
-                "norm": np.zeros((R, 1), dtype=FLOAT)}
+        state: State = {
+            "last_false_alarms": np.zeros((R, N), dtype=FLOAT), "z": z, "threshold": threshold,
+            "static_utility": static_utility(z, threshold, p).astype(FLOAT),
+            "disposition": f(disposition), "hits": f(hits), "alarms": f(alarms),
+            "trust": np.zeros((R, N), dtype=FLOAT), "fear": f(fear), "competence": f(competence),
+            "habit": f(habit), "status": np.where(pilot, REGULAR, NEVER).astype(np.int8),
+            "history": np.where(pilot, 0b1111, 0).astype(np.uint8),
+            "active": active, "was_active": active.copy(), "ever": active.copy(),
+            "reason": np.zeros((R, N), dtype=bool), "champion": np.zeros((R, N), dtype=bool),
+            "wave_trained": np.zeros((R, N), dtype=bool), "depth": np.zeros((R, N), dtype=FLOAT),
+            "norm": np.zeros((R, 1), dtype=FLOAT)}
+        state["trust"] = trust_of(state["disposition"], state["hits"], state["alarms"],
+                                  self.levers.transparency, p).astype(FLOAT)
+        return state
 
     # ------------------------------------------------------------------ levers
     def set_levers(self, **changes: Any) -> None:
-        """Change levers from this week on (an intervention)."""
+        """Change levers from this week on (an intervention): rejecters hear of it (E13)."""
+        before = self.levers
         self.levers = replace(self.levers, **changes)
+        if self.levers != before:
+            s = self.state
+            s["reason"] |= s["status"] == REJECTED
 
     def queue_champions(self, champions: Champions) -> None:
         """Launch champions at the start of the next step, once that week's waves are live."""
@@ -229,68 +269,157 @@ class Engine:
             "random": jitter,
             "facility": -_rank_in_facility(self.pop) * 1e6 + deg + jitter,
         }[champions.strategy]
-        live = self.live_fac[:, self.fac]
-        score = np.where(live & ~s["champion"], score, -np.inf)
+        eligible = (self.live_fac[:, self.fac] | self.pop.pilot) if champions.strategy == "pilot" \
+            else self.live_fac[:, self.fac]
+        score = np.where(eligible & ~s["champion"], score, -np.inf)
         k = min(champions.count, N)
         top = np.argpartition(-score, k - 1, axis=1)[:, :k]
         picked = np.zeros((R, N), dtype=bool)
         np.put_along_axis(picked, top, True, axis=1)
         picked &= np.isfinite(score)
         s["champion"] |= picked
+        self._coaches = None
+        self.home = np.where(picked, self.fac, self.home).astype(np.int32)
+        if champions.strategy == "pilot":  # the pilot's volunteers are seconded to the live sites
+            self.seconded |= picked & self.pop.pilot
+            self._second_champions()
+        self._commit(picked)
+
+    def _commit(self, picked: BoolArray) -> None:
+        """Champions use the tool and are competent with it (E10)."""
+        s = self.state
         s["active"] |= picked
         s["ever"] |= picked
-        s["trust"] = np.where(picked, np.maximum(s["trust"], PILOT_TRUST), s["trust"])
+        s["status"] = np.where(picked, REGULAR, s["status"]).astype(np.int8)
+        s["habit"] = np.where(picked, np.maximum(s["habit"], REGULAR_HABIT), s["habit"])
         s["competence"] = np.where(picked, np.maximum(s["competence"], PILOT_COMPETENCE),
                                    s["competence"])
 
+    def _second_champions(self) -> None:
+        """E10: seconded champions are spread round-robin over the live facilities."""
+        if not self.seconded.any():
+            return
+        self._coaches = None
+        for r in range(self.R):
+            idx = np.flatnonzero(self.seconded[r])
+            sites = np.flatnonzero(self.live_fac[r])
+            if idx.size and sites.size:
+                self.home[r, idx] = sites[np.arange(idx.size) % sites.size]
+
     # ------------------------------------------------------------------ weekly step
     def step(self) -> None:
-        """Advance every replicate by one week (E1-E12 in docs/model.md's order)."""
+        """Advance every replicate by one week (E1-E16 in docs/model.md's order)."""
         self.week += 1
         s, p, lv, shape = self.state, self.p, self.levers, (self.R, self.N)
         u_decide = self.rng.random(shape, dtype=FLOAT)
         u_alert = self.rng.random(shape, dtype=FLOAT)
-        self._open_waves()
+        u_fail = self.rng.random(shape, dtype=FLOAT)
+        trained = self._open_waves()
+        self.launching = bool((self.fac_open_week > self.week - LAUNCH_WEEKS).any())
         while self.pending_champions:
             self.launch_champions(self.pending_champions.pop(0))
         live = self.live
         if lv.training_per_week > 0:
-            self._train_wave(live)
-        # Once every facility is live the live masks change nothing: skip them (a hot loop).
+            trained = trained | self._train_wave(live)
         everyone = self.everyone_live
-        if lv.transparency > 0:  # E9
+        if lv.transparency > 0:  # E9: sessions ease fear and add evidence the AI can be read
             fear_cut = p["transparency_fear_reduction"] * lv.transparency
-            trust_gain = p["transparency_trust_gain"] * lv.transparency
             s["fear"] *= 1.0 - (fear_cut if everyone else fear_cut * live)
-            s["trust"] += (trust_gain if everyone else trust_gain * live) * (1.0 - s["trust"])
+            gain = p["transparency_trust_gain"] * lv.transparency
+            s["hits"] += gain if everyone else gain * live
         self.coached = self._coach(live, shape)
-        exposure = (self.adj_t @ s["active"].T.astype(FLOAT)).T * self.inv_degree
+        was_active = s["active"]
+        status = s["status"]
+        # E16: support hours shared by the live technicians still learning (not yet regular)
+        learners = (live & (status != REGULAR)).sum(axis=1, keepdims=True)
+        hours = lv.support * SUPPORT_HOURS_AT_FULL + lv.support_hours
+        self.support = np.minimum(1.0, hours / (SUPPORT_NEED_HOURS * np.maximum(learners, 1))).astype(FLOAT)
+        # E8: this week's trust from the evidence so far (transparency re-reads the false alarms)
+        s["trust"] = trust_of(s["disposition"], s["hits"], s["alarms"], lv.transparency, p)
+        exposure = (self.adj_t @ was_active.T.astype(FLOAT)).T * self.inv_degree
         if self.uses_norm:  # E1b: the share of live technicians who used it last week
-            s["norm"] = (s["active"].sum(axis=1, keepdims=True)
+            s["norm"] = (was_active.sum(axis=1, keepdims=True)
                          / np.maximum(live.sum(axis=1, keepdims=True), 1)).astype(FLOAT)
-        # E12: use with probability logistic(U), or logistic(U + habit) for last week's users;
-        # u < 1 / (1 + exp(-x)) is tested as u * (1 + exp(-x)) < 1 (one exp, no division).
-        tc = trust_competence(s, p)
-        x = utility(s, exposure, self.coached, lv, p, tc) + p["habit"] * s["active"]
-        active = (u_decide * (1.0 + np.exp(-x)) < 1.0) | s["champion"]
+        # E2: the week's effort: lost hours under the KPI (less what skill saves)
+        c = s["competence"]
+        effort = (p["w_friction"] * kpi_weight(lv, p) * lost_hours(lv, 0.0, self.work_orders, self.fixed, p)
+                  * (1.0 - p["competence_speedup"] * c))
+        tc = p["w_trust"] * s["trust"]  # trust and competence: shared by E1 and E11
+        tc += p["w_competence"] * c
+        column = (p["w_support"] * self.support + p["w_incentive"] * KPIS[lv.kpi]
+                  + p["w_norm"] * s["norm"])
+        x = s["static_utility"] + tc  # E1 (+ habit, E14)
+        x += column
+        x += p["w_social"] * exposure
+        x -= p["w_fear"] * s["fear"]
+        x += p["habit"] * s["habit"]
+        # users feel all of the effort and keep to what they did (inertia); others foresee part of it
+        # (as arithmetic: a boolean mask costs more than five multiplications here)
+        x -= effort * p["friction_foresight"] + was_active * (effort * (1.0 - p["friction_foresight"])
+                                                              - p["inertia"])
+        if self.pushing:  # E13c: the go-live push, fading with a half-life of LAUNCH_HALF_LIFE weeks
+            age = np.maximum(self.week - self.fac_open_week, 0)
+            push = 0.5 ** (age / LAUNCH_HALF_LIFE)
+            push = np.where(self.live_fac & (push > PUSH_FLOOR), push, 0.0).astype(FLOAT)
+            self.pushing = bool(push.any()) or not self.everyone_live
+            x += p["launch_push"] * push[:, self.fac]
+        if s["last_false_alarms"].any():
+            x -= p["false_alarm_shock"] * s["last_false_alarms"]
+        if self.coached.any():
+            x += p["w_coached"] * self.coached
+        # E12: use with probability logistic(x); u < 1 / (1 + exp(-x)) as u (1 + exp(-x)) < 1.
+        decides = u_decide * (1.0 + np.exp(-x)) < 1.0
+        # E13: who may use it. Last week's users; in the go-live weeks everyone; after them a
+        # non-user thinks about it again now and then (reconsider_rate), or when coached or trained;
+        # a rejecter only for a reason (coaching, training, a changed lever). A trial can fail (E13b).
+        rejected = status == REJECTED
+        prompted = self.coached | trained
+        may = was_active | prompted | (rejected & s["reason"]) | (~rejected & (u_fail < p["reconsider_rate"]))
+        if self.launching:  # E13c: in the go-live weeks everyone is asked to use it
+            may |= self.fac_open_week[:, self.fac] > self.week - LAUNCH_WEEKS
+        fail_p = p["trial_failure"] * (1.0 - s["competence"]) * (1.0 - self.support)
+        failed = (status == TRYING) & (u_fail < fail_p)
+        active = (decides & may & ~failed) | s["champion"]
         if not everyone:
             active &= live
+        s["reason"] &= ~(rejected & may & live)  # a reason is used up by reconsidering once
+        # E14: habit grows with use and fades without (Lally et al. 2010)
+        # h + g (1 - h) for users, h (1 - d) for the others, as arithmetic
+        h = s["habit"]
+        gain, decay = p["habit_gain"], p["habit_decay"]
+        habit = h * (1.0 - decay) + active * (gain + h * (decay - gain))
+        s["habit"] = habit
+        # never used, lapsed and rejected stay as they are, unless (in this order) they used it
+        # last week (lapsed), their trial failed (rejected) or they use it (trying or regular)
+        new_status = status - was_active * (status - _LAPSED)
+        new_status -= failed * (new_status - _REJECTED)
+        new_status -= active * (new_status - (_TRYING + (habit >= REGULAR_HABIT)))
+        s["status"] = new_status
+        if failed.any():  # E13b: a failed first contact leaves lowered trust
+            s["alarms"] += failed * p["rejection_trust_loss"]
+        s["was_active"] = was_active
         s["active"] = active
         s["ever"] |= active
-        s["depth"] = active * depth_per_user(s, lv, p, tc)  # E11, at the week's trust and competence
+        s["history"] = ((s["history"] << 1) | active).astype(np.uint8)
+        depth = tc - effort  # E11, at the week's trust, competence and full effort
+        depth += p["depth_base"] - 0.5 * (p["w_competence"] + p["w_trust"])
+        s["depth"] = active / (1.0 + np.exp(-depth))
         # E7, E8: the week's alerts, hits and false alarms, for those who used it
-        n_false = false_alarms(u_alert, lv.alerts_per_week, lv.alert_precision) * active
+        n_false = false_alarms(u_alert, lv.alerts_per_week, lv.alert_precision)
+        n_false *= active
         s["last_false_alarms"] = n_false
-        s["trust"] = update_trust(s["trust"], n_false, lv.alerts_per_week, lv.transparency, p,
-                                  users=active)
+        s["hits"] += p["trust_gain_hit"] * (active * FLOAT(lv.alerts_per_week) - n_false)
+        s["alarms"] += p["trust_loss_false_alarm"] * n_false
         # E5b: competence grows with use and decays without; E9b: use eases fear
-        c = s["competence"]
-        s["competence"] = (c + active * p["competence_gain_use"] * (1.0 - c)
-                           - (~active if everyone else live & ~active) * p["competence_decay"] * c)
+        idle = ~active if everyone else live & ~active  # decays without use while live, grows with it
+        s["competence"] = (c + active * (p["competence_gain_use"] * (1.0 - c))
+                           - idle * (p["competence_decay"] * c))
         s["fear"] *= 1.0 - active * p["fear_reduction_use"]
         self._update_gates()
 
-    def _open_waves(self) -> None:
+    def _open_waves(self) -> BoolArray:
+        """Open the waves that are due; returns who got this week's onboarding (E5, E15)."""
+        trained = np.zeros((self.R, self.N), dtype=bool)
         for w, wave in enumerate(self.waves):
             due = (self.wave_open_week[:, w] == 0) & (self.week >= wave.week)
             if wave.gate is not None and w > 0:
@@ -299,18 +428,25 @@ class Engine:
                 continue
             self.wave_open_week[due, w] = self.week
             self.gate_streak[due] = 0
+            if w > 0:  # E15: what the earlier waves taught is fixed before the next goes live
+                learned = 1.0 - (1.0 - self.fixed) * (1.0 - self.p["wave_learning"])
+                self.fixed = np.where(due[:, None], learned, self.fixed).astype(FLOAT)
             newly = np.zeros_like(self.live_fac)
             newly[np.ix_(due, list(wave.facilities))] = True
             newly &= ~self.live_fac
             self.live_fac |= newly
+            self._coaches = None
+            self.fac_open_week[newly] = self.week
             self.live = self.live_fac[:, self.fac]
             self.everyone_live = bool(self.live_fac.all())
-            techs = newly[:, self.fac]
+            techs = newly[:, self.fac] & ~self.pop.pilot
             ob = self.scenario.onboarding
             s = self.state
-            s["competence"] = np.where(techs & ~self.pop.pilot,
-                                       training_gain(s["competence"], ob.hours, ob.mode, self.p),
+            s["competence"] = np.where(techs, training_gain(s["competence"], ob.hours, ob.mode, self.p),
                                        s["competence"])
+            trained |= techs
+            self._second_champions()
+        return trained
 
     def _update_gates(self) -> None:
         """Count the weeks the live facilities' mean active share meets the next wave's gate."""
@@ -325,12 +461,12 @@ class Engine:
         met = unopened.any(axis=1) & (mean_live >= need)
         self.gate_streak = np.where(met, self.gate_streak + 1, 0)
 
-    def _train_wave(self, live: np.ndarray) -> None:
+    def _train_wave(self, live: np.ndarray) -> BoolArray:
         """E5: a wave trains up to `training_per_week` live technicians not yet trained, at random."""
         lv, s = self.levers, self.state
         eligible = live & ~s["wave_trained"]
         if not eligible.any():
-            return  # everyone has been through the programme
+            return eligible  # everyone has been through the programme
         keys = np.where(eligible, self.rng.random(eligible.shape, dtype=FLOAT), 2.0)
         k = min(lv.training_per_week, self.N)
         kth = np.partition(keys, k - 1, axis=1)[:, k - 1:k] if k < self.N else 2.0
@@ -339,13 +475,15 @@ class Engine:
         s["competence"] = np.where(chosen, training_gain(s["competence"], lv.training_hours,
                                                          lv.training_mode, self.p),
                                    s["competence"])
+        return chosen
 
     def _coach(self, live: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-        """E10: champions coach `champion_capacity` non-users a week each, own facility first.
+        """E10: champions coach `champion_capacity` non-users a week each, in the facility they coach.
 
-        Each eligible non-user is coached with probability q = capacity / targets (with spare
-        capacity spilling over to facilities that have too little), so the capacity holds in
-        expectation, not as a hard cap in every week.
+        That is their own facility, or for seconded pilot champions the live facility assigned to them.
+
+        Each eligible non-user of a facility is coached with probability q = capacity / targets
+        (at most 1), so the capacity holds in expectation; a facility without a champion gets none.
         """
         s, p = self.state, self.p
         champs = s["champion"] & live
@@ -353,16 +491,15 @@ class Engine:
             return np.zeros(shape, dtype=bool)
         u = self.rng.random(shape, dtype=FLOAT)
         targets = live & ~s["active"] & ~s["champion"]
-        cap = self.facility_share(champs) * float(self.levers.champion_capacity)
+        if self._coaches is None:  # champions per (replicate, coached facility); kept until they move
+            F = self.pop.n_facilities
+            cell = (np.arange(self.R)[:, None] * F + self.home)[champs]
+            self._coaches = np.bincount(cell, minlength=self.R * F).reshape(self.R, F)
+        cap = self._coaches * float(self.levers.champion_capacity)
         m = self.facility_share(targets)
-        own = np.minimum(cap, m)
-        spare = (cap - own).sum(axis=1, keepdims=True)
-        uncovered = m - own
-        total = uncovered.sum(axis=1, keepdims=True)
-        extra = np.where(total > 0, np.minimum(uncovered, spare * uncovered / np.maximum(total, 1)), 0)
-        q = np.where(m > 0, (own + extra) / np.maximum(m, 1), 0.0)
+        q = np.where(m > 0, np.minimum(cap, m) / np.maximum(m, 1), 0.0)
         coached = targets & (u < q[:, self.fac])
-        s["trust"] += coached * p["coach_trust_gain"] * (1.0 - s["trust"])
+        s["hits"] += coached * p["coach_trust_gain"]
         s["competence"] += coached * p["coach_competence_gain"] * (1.0 - s["competence"])
         s["fear"] *= 1.0 - coached * p["coach_fear_reduction"]
         return coached
@@ -373,15 +510,22 @@ class Engine:
         return np.add.reduceat(values.astype(FLOAT), self.starts, axis=1)
 
     def observe(self) -> np.ndarray:
-        """This week's per-facility sums (6, R, F): active, live, depth, ever, trust, competence.
+        """This week's per-facility sums (len(SUMS), R, F), in SUMS' order.
 
         Cheap to record each week; `outcome_shares` turns a stack of them into shares. Live counts
-        come from the facilities' status, lapsed ones as ever - active: no pass over N for them.
+        come from the facilities' status: no pass over N for them.
         """
         s = self.state
         x = np.empty((len(CELL_SUMS), self.R, self.N), dtype=FLOAT)
-        for i, name in enumerate(CELL_SUMS):
-            x[i] = s[name]
+        x[0] = s["active"]
+        x[1] = s["depth"]
+        x[2] = s["ever"]
+        x[3] = s["trust"]
+        x[4] = s["competence"]
+        x[5] = s["was_active"]
+        x[6] = s["was_active"] & ~s["active"]
+        x[7] = np.take(_REGULAR_LOOKUP, s["history"] & 0b1111)
+        x[8] = s["status"] == REJECTED
         if self.record_facilities:
             cells = np.add.reduceat(x, self.starts, axis=2)
             live = self.live_fac * self.fac_size.astype(FLOAT)
@@ -391,21 +535,25 @@ class Engine:
         return np.concatenate([cells[:1], live[None], cells[1:]])
 
 
-CELL_SUMS: tuple[Literal["active", "depth", "ever", "trust", "competence"], ...] = (
-    "active", "depth", "ever", "trust", "competence")
-SUMS = ("active", "live", "depth", "ever", "trust", "competence")
+CELL_SUMS = ("active", "depth", "ever", "trust", "competence", "was_active", "churned", "regular",
+             "rejected")
+SUMS = ("active", "live", *CELL_SUMS[1:])
+_REGULAR_LOOKUP = np.array([bin(i).count("1") >= 3 for i in range(16)])
+"""Used in at least 3 of the last 4 weeks, by the 4 low bits of the use history."""
+StatusName = Literal["never used", "trying it", "regular user", "lapsed", "rejected"]
 
 
 def outcome_shares(sums: np.ndarray, facility_sizes: np.ndarray,
                    scope: str = "overall") -> dict[str, np.ndarray]:
-    """Shares from stacked weekly sums (W, 6, R, F): overall (W, R) or per facility (W, R, F)."""
+    """Shares from stacked weekly sums (W, len(SUMS), R, F): overall (W, R) or per facility (W, R, F)."""
     if scope == "overall":
         return _shares(sums.sum(axis=3, dtype=np.float64), float(facility_sizes.sum()))
     return _shares(sums.astype(np.float64), np.maximum(facility_sizes, 1).astype(np.float64))
 
 
 def _shares(sums: np.ndarray, n: float | np.ndarray) -> dict[str, np.ndarray]:
-    active, live, depth, ever, trust, competence = np.moveaxis(sums, 1, 0)
+    active, live, depth, ever, trust, competence, was_active, churned, regular, rejected = (
+        np.moveaxis(sums, 1, 0))
     lapsed = ever - active
     n_live = np.maximum(live, 1.0)
     return {
@@ -417,6 +565,9 @@ def _shares(sums: np.ndarray, n: float | np.ndarray) -> dict[str, np.ndarray]:
         "mean_competence": competence / n,
         "downtime_reduction": DOWNTIME_REDUCTION_AT_FULL_USE * depth / n,
         "ever_share": ever / n,
+        "weekly_churn": np.where(was_active > 0, churned / np.maximum(was_active, 1.0), 0.0),
+        "regular_share": regular / n,
+        "rejected_share": rejected / n,
     }
 
 

@@ -15,7 +15,8 @@ from model.population import Population, build_population
 from model.scenario import Intervention, Scenario
 
 OVERALL_METRICS = ("active_share", "active_share_live", "depth", "lapsed_share", "mean_trust",
-                   "mean_competence", "downtime_reduction", "ever_share")
+                   "mean_competence", "downtime_reduction", "ever_share", "weekly_churn", "regular_share",
+                   "rejected_share")
 
 
 class AdoptionModel(mesa.Model):

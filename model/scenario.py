@@ -53,7 +53,9 @@ class Levers:
     training_mode: str = "hands_on"
     """video or hands_on: how a wave trains."""
     champion_capacity: int = 3
-    """Peers each champion coaches per week."""
+    """Peers each champion coaches per week, in the facility they coach."""
+    support_hours: float = 0.0
+    """Hours a week of a dedicated support team on top of `support` (support = 1 is 40 h)."""
 
 
 LEVER_RANGES: dict[str, tuple[float, float] | tuple[str, ...]] = {
@@ -67,6 +69,7 @@ LEVER_RANGES: dict[str, tuple[float, float] | tuple[str, ...]] = {
     "training_hours": (0.0, 40.0),
     "training_mode": TRAINING_MODES,
     "champion_capacity": (0, 20),
+    "support_hours": (0.0, 10_000.0),
 }
 
 
@@ -93,6 +96,8 @@ class Organisation:
     """Share who distrust the AI at go-live (67% in the seed case)."""
     fear_share: float = 0.5
     """Share who fear the AI will replace them at go-live."""
+    work_orders_per_week: float = 25.0
+    """Work orders a technician closes a week (about five a day): the friction's multiplier."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,7 @@ ORG_RANGES: dict[str, Any] = {
     "volunteers": None,
     "distrust_share": (0.01, 0.99),
     "fear_share": (0.01, 0.99),
+    "work_orders_per_week": (0.0, 500.0),
 }
 
 

@@ -8,7 +8,7 @@ from typing import Any, TypedDict
 import numpy as np
 from sqlalchemy import Engine
 
-from app.services.recorded import observed_series, recorded_scenario
+from app.services.recorded import observed_churn, observed_series, recorded_scenario
 from app.services.settings import get_settings
 from db import forecasts as store
 from model.abc import Posterior
@@ -45,15 +45,20 @@ def calibrate_store(engine: Engine, *, facility: str | None = None, until: int |
                     seed: int = 0, quick: bool = False) -> tuple[int, Calibration]:
     """Fit the model to the stored series (up to week `until`) and store the posterior.
 
+    The fit matches the weekly active share and, where technician-weeks are stored, the weekly
+    lapse rate too (`observed_churn`); `quick` is a small budget for tests and previews.
+
     Returns:
         The stored calibration's id and the calibration.
     """
     series = observed_series(engine, facility)
     y = series["active_share"].to_numpy()[: until or None]
+    churn = observed_churn(engine, facility)
     scenario = recorded_scenario(engine, facility)
     start = time.perf_counter()
     settings: _Budget = {"particles": 120, "generations": 3, "max_simulations": 5000} if quick else {}
-    cal = calibrate(scenario, y, seed=seed, executor=executor_from_env(), **settings)
+    cal = calibrate(scenario, y, seed=seed, executor=executor_from_env(),
+                    churn=None if churn is None else churn[: y.size], **settings)
     cal_id = store.store_calibration(
         engine, facility=facility, data_version=store.data_version(engine), observed=y.tolist(),
         posterior=cal.posterior.to_dict(), scenario_toml=scenario_to_toml(scenario),

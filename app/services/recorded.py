@@ -1,4 +1,7 @@
-"""The recorded rollout: observed shares from the store and the intervention log replayed as levers."""
+"""The recorded rollout: observed shares from the store and the intervention log replayed as levers.
+
+With technician-weeks stored, the weekly lapse rate is observed too (`observed_churn`).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from sqlalchemy import Engine
 
 import seed_data
 from db.interventions import INTERVENTION_KINDS
-from db.queries import active_share, weekly_metrics
+from db.queries import active_share, technician_weeks, weekly_metrics
 from db.queries import interventions as logged_interventions
 from model.calibrate import CalibrationError
 from model.scenario import (
@@ -83,6 +86,34 @@ def observed_series(engine: Engine, facility: str | None = None) -> pd.DataFrame
     frame = pd.DataFrame({"week_start": weekly.index, "active_share": active_share(weekly)})
     frame.insert(0, "week", np.arange(1, len(frame) + 1))
     return frame.reset_index(drop=True)
+
+
+def observed_churn(engine: Engine, facility: str | None = None) -> np.ndarray | None:
+    """Weekly lapse rate from the stored technician-weeks, one value per week of `observed_series`.
+
+    The share of last week's users who did not use the tool this week, among those with a
+    technician-week in both weeks; NaN in week 1 and where no one was a user the week before.
+    Calibration matches it as well as the active share: it tells sticky use from coming and going.
+
+    Returns:
+        The rates, or None when no technician-weeks are stored (facility-week uploads only).
+
+    Raises:
+        CalibrationError: no metrics (for the facility).
+    """
+    weeks = list(observed_series(engine, facility)["week_start"])
+    tech = technician_weeks(engine, facility=facility)
+    if tech.empty:
+        return None
+    used = (tech.assign(active=tech["active"].astype(float))
+            .pivot_table(index="technician_key", columns="week_start", values="active", aggfunc="max")
+            .reindex(columns=weeks).to_numpy(dtype=float))
+    before, now = used[:, :-1], used[:, 1:]
+    users = (before == 1) & ~np.isnan(now)
+    lapsed = (users & (now == 0)).sum(axis=0)
+    counts = users.sum(axis=0)
+    rate = np.where(counts > 0, lapsed / np.maximum(counts, 1), np.nan)
+    return np.concatenate([[np.nan], rate])
 
 
 def recorded_scenario(engine: Engine, facility: str | None = None) -> Scenario:

@@ -13,6 +13,7 @@ from db import forecasts as store
 from db.demo import prepare_first_start
 from db.engine import create_store_engine
 from db.queries import weekly_metrics
+from model.calibrate import CALIBRATED
 from tests.app.helpers import bands, forecast_doc
 
 
@@ -135,7 +136,7 @@ def test_cli_calibrate_forecast_backtest(engine, tmp_path):
     result = runner.invoke(cli.app, ["calibrate", "--until", "30", "--quick", "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert doc["weeks"] == 30 and set(doc["mean"]) >= {"base_utility", "w_social"}
+    assert doc["weeks"] == 30 and set(doc["mean"]) == set(CALIBRATED)
     calibration.calibrate_store(engine, quick=True)  # a fit on every week, which forecast reuses
     plan = tmp_path / "plan.toml"
     plan.write_text('name = "embed now"\n[[interventions]]\nweek = 79\nfriction_minutes = 0.5\ncost = 1000\n')
@@ -238,7 +239,8 @@ def test_alternative_plans_come_from_the_plans_folder_and_bad_ones_say_why(engin
         {"file": "muddled.toml", "reason": "interventions[1].sparkle: unknown lever (allowed: champions, "
                                            "cost, label, week, friction_minutes, kpi, alert_precision, "
                                            "alerts_per_week, support, transparency, training_per_week, "
-                                           "training_hours, training_mode, champion_capacity)"},
+                                           "training_hours, training_mode, champion_capacity, "
+                                           "support_hours)"},
         {"file": "twin.toml", "reason": "the name 'open the AI' is taken by another plan"}]
 
 

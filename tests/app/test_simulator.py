@@ -84,8 +84,8 @@ def test_a_run_over_the_budget_is_refused_with_what_fits(monkeypatch):
     monkeypatch.setenv("CHASM_SIMULATION_MAX_BYTES", "10000000")
     at = _simulator(runs=100)
     [error] = texts(at.error)
-    assert error == ("This simulation cannot run: this scenario needs about 26 MB (280 technicians x 78 "
-                     "weeks x 100 runs), over the 10 MB budget: run at most 38 runs, or fewer technicians "
+    assert error == ("This simulation cannot run: this scenario needs about 38 MB (280 technicians x 78 "
+                     "weeks x 100 runs), over the 10 MB budget: run at most 26 runs, or fewer technicians "
                      "or weeks.")
     assert [b for b in at.button if b.label == "Run simulation"][0].disabled
     assert not at.exception

@@ -35,6 +35,28 @@ def test_simulate_json_contract(chasm):
         assert len(fac["active_share"]["mean"]) == 12
 
 
+def test_simulate_reports_churn_regular_and_rejected_overall_and_per_facility(chasm, tmp_path):
+    """The second-generation outputs reach the JSON and the CSV, overall and for every facility."""
+    new = ("weekly_churn", "regular_share", "rejected_share", "ever_share", "active_share_live")
+    result = runner.invoke(chasm, ["simulate", str(ROLLOUT), "--runs", "20", "--weeks", "12", "--seed", "3",
+                                   "--json"])
+    doc = json.loads(result.stdout)
+    for scope in (doc["overall"], *doc["facilities"].values()):
+        for metric in new:
+            assert len(scope[metric]["mean"]) == 12 and all(0 <= v <= 1 for v in scope[metric]["mean"])
+    overall = doc["overall"]
+    assert 0 < overall["weekly_churn"]["mean"][6] < 0.5  # some of last week's users stopped
+    assert overall["rejected_share"]["mean"][11] > overall["rejected_share"]["mean"][1]  # failed trials
+    assert all(r <= e + 1e-9 for r, e in zip(overall["regular_share"]["mean"], overall["ever_share"]["mean"],
+                                             strict=True))
+    out = tmp_path / "r.csv"
+    runner.invoke(chasm, ["simulate", str(ROLLOUT), "--runs", "5", "--weeks", "6", "--csv", str(out)])
+    rows = out.read_text().splitlines()[1:]
+    found = {(r.split(",")[0], r.split(",")[1]) for r in rows}
+    for metric in new:
+        assert ("overall", metric) in found and ("Facility 15", metric) in found
+
+
 def test_simulate_same_seed_same_json(chasm):
     args = ["simulate", str(ROLLOUT), "--runs", "10", "--weeks", "8", "--seed", "5", "--json"]
     assert runner.invoke(chasm, args).stdout == runner.invoke(chasm, args).stdout
@@ -102,8 +124,8 @@ def test_over_the_budget_is_refused_before_it_runs(chasm, tmp_path, monkeypatch)
 def test_the_memory_budget_is_a_setting(chasm, monkeypatch):
     monkeypatch.setenv("CHASM_SIMULATION_MAX_BYTES", "10000000")
     assert _refused(chasm, "rollout") == (
-        "error: this scenario needs about 26 MB (280 technicians x 78 weeks x 100 runs), over the 10 MB "
-        "budget: run at most 38 runs, or fewer technicians or weeks")
+        "error: this scenario needs about 38 MB (280 technicians x 78 weeks x 100 runs), over the 10 MB "
+        "budget: run at most 26 runs, or fewer technicians or weeks")
     assert runner.invoke(chasm, ["simulate", "rollout", "--runs", "38", "--weeks", "2"]).exit_code == 0
     monkeypatch.setenv("CHASM_SIMULATION_MAX_TECHNICIAN_WEEKS", "5600")
     assert _refused(chasm, "rollout", "--runs", "38", "--weeks", "2") == (

@@ -172,9 +172,13 @@ def test_technician_agents_view_the_state(presets):
     techs = model.technicians(replicate=1)
     assert len(techs) == 280 and all(isinstance(t, Technician) for t in techs)
     states = {t.state for t in techs}
-    assert AdopterState.ACTIVE in states and AdopterState.NOT_LIVE not in states
-    active = sum(t.state is AdopterState.ACTIVE for t in techs) / 280
+    assert AdopterState.TRYING in states and AdopterState.NOT_LIVE not in states
+    using = {AdopterState.TRYING, AdopterState.REGULAR}
+    assert all((t.state in using) == t.active for t in techs)  # weekly use follows from the state
+    active = sum(t.active for t in techs) / 280
     assert active == pytest.approx(model.outcomes()["active_share"][-1, 1])
+    rejected = sum(t.state is AdopterState.REJECTED for t in techs) / 280
+    assert rejected == pytest.approx(model.outcomes()["rejected_share"][-1, 1])
 
 
 def test_downtime_reduction_is_35_percent_at_full_use(presets):
@@ -219,5 +223,7 @@ def test_state_stays_float32(presets):
     """Mixed dtypes silently double the hot loop's cost (float64 exp is 5x slower here)."""
     model = AdoptionModel(presets["turnaround"], replicates=4, rng=0)
     model.run_for(40)
-    floats = {k: v.dtype for k, v in model.engine.state.items() if v.dtype != bool}
+    floats = {k: v.dtype for k, v in model.engine.state.items() if v.dtype.kind == "f"}
     assert set(floats.values()) == {np.dtype("float32")}, floats
+    codes = {k: v.dtype for k, v in model.engine.state.items() if v.dtype.kind in "iu"}
+    assert codes == {"status": np.dtype("int8"), "history": np.dtype("uint8")}
