@@ -190,7 +190,7 @@ def batch_distances(scenario: Scenario, observed: np.ndarray, names: tuple[str, 
 def calibrate(scenario: Scenario, observed: np.ndarray, *, observable: str = "active",
               priors: dict[str, tuple[float, float]] | None = None, particles: int = 200,
               generations: int = 10, batch: int = 1000, seed: int = 0,
-              max_simulations: int = 30_000, executor: Executor | None = None,
+              max_simulations: int = 16_000, executor: Executor | None = None,
               churn: np.ndarray | None = None) -> Calibration:
     """Fit the behavioural parameters to an observed weekly series with ABC-SMC.
 
