@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from math import comb
-from typing import Any, Literal, TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -38,7 +38,6 @@ FLOAT = np.float32  # state precision: halves memory traffic; shares need no mor
 
 # Adoption statuses (E13), stored as int8
 NEVER, TRYING, REGULAR, LAPSED, REJECTED = 0, 1, 2, 3, 4
-STATUS_NAMES = ("never used", "trying it", "regular user", "lapsed", "rejected")
 _TRYING, _LAPSED, _REJECTED = np.int8(TRYING), np.int8(LAPSED), np.int8(REJECTED)
 
 FloatArray = NDArray[np.floating[Any]]
@@ -143,16 +142,6 @@ def kpi_weight(levers: Levers, p: Params) -> FloatArray | float:
 def static_utility(z: FloatArray, threshold: FloatArray, p: Params) -> FloatArray:
     """The time-invariant part of E1: baseline, innovativeness and social threshold."""
     return p["base_utility"] - 0.5 * p["w_trust"] + p["w_innovativeness"] * z - p["w_social"] * threshold
-
-
-def depth_per_user(trust: FloatArray, competence: FloatArray, effort: FloatArray, p: Params) -> FloatArray:
-    """E11: share of a user's work orders done with the tool, from the week's trust and competence.
-
-    depth = logistic(depth_base + w_comp (C - 0.5) + w_trust (T - 0.5) - effort)
-    """
-    x = (p["depth_base"] + p["w_competence"] * (competence - 0.5) + p["w_trust"] * (trust - 0.5)
-         - effort)
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 class Engine:
@@ -540,7 +529,6 @@ CELL_SUMS = ("active", "depth", "ever", "trust", "competence", "was_active", "ch
 SUMS = ("active", "live", *CELL_SUMS[1:])
 _REGULAR_LOOKUP = np.array([bin(i).count("1") >= 3 for i in range(16)])
 """Used in at least 3 of the last 4 weeks, by the 4 low bits of the use history."""
-StatusName = Literal["never used", "trying it", "regular user", "lapsed", "rejected"]
 
 
 def outcome_shares(sums: np.ndarray, facility_sizes: np.ndarray,
