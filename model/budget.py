@@ -14,9 +14,10 @@ from model.population import Population, load_population
 from model.scenario import Scenario, ScenarioError
 
 BYTES_PER_RUN_TECHNICIAN = 165
-"""Peak bytes per technician and replicate: 12 float32, 2 one-byte code and 7 bool state arrays,
+"""Peak bytes per technician and replicate: 12 float32, 2 one-byte code and 8 bool state arrays,
 the champion's int32 home, the float64 draws that set them up (three uniforms, innovativeness,
-trust, fear) and a week's temporaries (measured 158-171)."""
+trust, fear) and a week's temporaries: two 64-bit draws and the network exposure (measured
+139-160)."""
 BYTES_PER_TECHNICIAN = 48
 """Per technician, once for all replicates: facility, team, pilot flag, degree (measured 45)."""
 BYTES_PER_TIE_END = 48

@@ -2,7 +2,9 @@
 
 This is the one implementation of the rules. All state is (R, N) arrays; per-replicate parameters
 are (R, 1) columns, so a batch of parameter sets runs as one ensemble. docs/model.md gives every
-equation; the comments here name them (E1..E16).
+equation; the comments here and in model/kernel.py name them (E1..E16). This module does what
+happens now and then (waves, training, champions, gates) and draws every random number; the
+per-technician arithmetic of each week is one compiled pass in model/kernel.py.
 
 Each technician is in one adoption status (E13): never used, trying, regular user, lapsed or
 rejected. Weekly use follows from the status: users keep going with a probability that rises with
@@ -12,7 +14,9 @@ again only for a reason (coaching, training, a lever that changed).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
+from functools import lru_cache
 from math import comb
 from typing import Any, TypedDict
 
@@ -20,9 +24,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit, ndtri
 
+from model import kernel
 from model.behaviour import Behaviour
 from model.population import Population
-from model.scenario import KPIS, Champions, Levers, Scenario, ScenarioError, Wave
+from model.scenario import KPIS, Champions, Scenario, ScenarioError, Wave
 
 VOLUNTEER_Z = 1.0  # volunteers come from Rogers' innovators + early adopters: z > 1 (top 16%)
 PILOT_COMPETENCE = 0.8  # 8 h hands-on (E5) then weeks of use
@@ -87,20 +92,6 @@ def training_gain(competence: FloatArray, hours: float, mode: str, p: Params) ->
     return competence + (1.0 - competence) * (1.0 - np.exp(-p["learn_rate_per_hour"] * efficacy * hours))
 
 
-def false_alarms(u: FloatArray, alerts: int, precision: float) -> FloatArray:
-    """E7: false alarms among `alerts`, Binomial(alerts, 1 - precision), by inverse CDF of u.
-
-    One uniform per technician-week keeps draws common across precisions: higher precision never
-    gives more false alarms for the same u.
-    """
-    q = 1.0 - precision
-    pmf = [comb(alerts, k) * q**k * (1.0 - q) ** (alerts - k) for k in range(alerts + 1)]
-    n_false = np.zeros(u.shape, dtype=u.dtype)
-    for level in np.cumsum(pmf)[:-1]:  # how many CDF levels lie below u
-        n_false += u > level
-    return n_false
-
-
 def trust_of(disposition: FloatArray, hits: FloatArray, alarms: FloatArray, transparency: float,
              p: Params) -> FloatArray:
     """E8: trust as the expected reliability, the disposition weighing as one alert's evidence.
@@ -122,21 +113,6 @@ def update_trust(trust: FloatArray, n_false: FloatArray, alerts: int, transparen
     hits = p["trust_gain_hit"] * (users * FLOAT(alerts) - n_false)
     alarms = p["trust_loss_false_alarm"] * n_false
     return trust_of(trust, hits, alarms, transparency, p)
-
-
-def lost_hours(levers: Levers, competence: FloatArray | float, work_orders: float, fixed: FloatArray | float,
-               p: Params) -> FloatArray:
-    """E2: hours a week the tool costs: minutes per work order x work orders, less what skill saves.
-
-    fixed is the share of the friction removed by fixes learned in earlier waves (E15).
-    """
-    minutes = levers.friction_minutes * (1.0 - fixed)
-    return minutes * work_orders / 60.0 * (1.0 - p["competence_speedup"] * competence)
-
-
-def kpi_weight(levers: Levers, p: Params) -> FloatArray | float:
-    """E2: how much a lost hour counts: amplified when technicians are measured on tickets closed."""
-    return 1.0 + p["kpi_friction_amplifier"] * (KPIS[levers.kpi] < 0)
 
 
 def static_utility(z: FloatArray, threshold: FloatArray, p: Params) -> FloatArray:
@@ -188,6 +164,15 @@ class Engine:
         self.pending_champions: list[Champions] = []
         self._coaches: np.ndarray | None = None  # champions per facility they coach (E10), cached
         self.week = 0
+        # for the compiled weekly loop (model/kernel.py)
+        self._param_matrix = np.ascontiguousarray(
+            np.column_stack([self.p[k][:, 0] for k in kernel.PARAMS]), dtype=FLOAT)
+        self.fac32 = np.ascontiguousarray(population.facility, dtype=np.int32)
+        F = population.n_facilities
+        self.active_per_facility = np.zeros((self.R, F))
+        self._no_push = np.zeros((self.R, F), dtype=FLOAT)
+        self._sums = np.zeros((self.R, kernel.SUM_ROWS, F))  # the last step's observation
+        self._sums_week = -1
 
     # ------------------------------------------------------------------ set-up
     def _initial_state(self) -> State:
@@ -277,6 +262,7 @@ class Engine:
     def _commit(self, picked: BoolArray) -> None:
         """Champions use the tool and are competent with it (E10)."""
         s = self.state
+        self._sums_week = -1  # the week's observation changes
         s["active"] |= picked
         s["ever"] |= picked
         s["status"] = np.where(picked, REGULAR, s["status"]).astype(np.int8)
@@ -297,12 +283,15 @@ class Engine:
 
     # ------------------------------------------------------------------ weekly step
     def step(self) -> None:
-        """Advance every replicate by one week (E1-E16 in docs/model.md's order)."""
+        """Advance every replicate by one week (E1-E16 in docs/model.md's order).
+
+        What happens now and then (waves, training, champions, gates) and every random draw are
+        here; the per-technician arithmetic of the week is one compiled pass (model/kernel.py).
+        """
         self.week += 1
-        s, p, lv, shape = self.state, self.p, self.levers, (self.R, self.N)
-        u_decide = self.rng.random(shape, dtype=FLOAT)
-        u_alert = self.rng.random(shape, dtype=FLOAT)
-        u_fail = self.rng.random(shape, dtype=FLOAT)
+        s, lv, shape = self.state, self.levers, (self.R, self.N)
+        # one 64-bit draw per technician, split into the week's decision and alert uniforms
+        bits_a = self.rng.bit_generator.random_raw(shape)
         trained = self._open_waves()
         self.launching = bool((self.fac_open_week > self.week - LAUNCH_WEEKS).any())
         while self.pending_champions:
@@ -310,101 +299,66 @@ class Engine:
         live = self.live
         if lv.training_per_week > 0:
             trained = trained | self._train_wave(live)
-        everyone = self.everyone_live
-        if lv.transparency > 0:  # E9: sessions ease fear and add evidence the AI can be read
-            fear_cut = p["transparency_fear_reduction"] * lv.transparency
-            s["fear"] *= 1.0 - (fear_cut if everyone else fear_cut * live)
-            gain = p["transparency_trust_gain"] * lv.transparency
-            s["hits"] += gain if everyone else gain * live
-        self.coached = self._coach(live, shape)
-        was_active = s["active"]
-        status = s["status"]
-        # E16: support hours shared by the live technicians still learning (not yet regular)
-        learners = (live & (status != REGULAR)).sum(axis=1, keepdims=True)
-        hours = lv.support * SUPPORT_HOURS_AT_FULL + lv.support_hours
-        self.support = np.minimum(1.0, hours / (SUPPORT_NEED_HOURS * np.maximum(learners, 1))).astype(FLOAT)
-        # E8: this week's trust from the evidence so far (transparency re-reads the false alarms)
-        s["trust"] = trust_of(s["disposition"], s["hits"], s["alarms"], lv.transparency, p)
-        exposure = (self.adj_t @ was_active.T.astype(FLOAT)).T * self.inv_degree
-        if self.uses_norm:  # E1b: the share of live technicians who used it last week
-            s["norm"] = (was_active.sum(axis=1, keepdims=True)
-                         / np.maximum(live.sum(axis=1, keepdims=True), 1)).astype(FLOAT)
-        # E2: the week's effort: lost hours under the KPI (less what skill saves)
-        c = s["competence"]
-        effort = (p["w_friction"] * kpi_weight(lv, p) * lost_hours(lv, 0.0, self.work_orders, self.fixed, p)
-                  * (1.0 - p["competence_speedup"] * c))
-        tc = p["w_trust"] * s["trust"]  # trust and competence: shared by E1 and E11
-        tc += p["w_competence"] * c
-        column = (p["w_support"] * self.support + p["w_incentive"] * KPIS[lv.kpi]
-                  + p["w_norm"] * s["norm"])
-        x = s["static_utility"] + tc  # E1 (+ habit, E14)
-        x += column
-        x += p["w_social"] * exposure
-        x -= p["w_fear"] * s["fear"]
-        x += p["habit"] * s["habit"]
-        # users feel all of the effort and keep to what they did (inertia); others foresee part of it
-        # (as arithmetic: a boolean mask costs more than five multiplications here)
-        x -= effort * p["friction_foresight"] + was_active * (effort * (1.0 - p["friction_foresight"])
-                                                              - p["inertia"])
-        if self.pushing:  # E13c: the go-live push, fading with a half-life of LAUNCH_HALF_LIFE weeks
-            age = np.maximum(self.week - self.fac_open_week, 0)
-            push = 0.5 ** (age / LAUNCH_HALF_LIFE)
-            push = np.where(self.live_fac & (push > PUSH_FLOOR), push, 0.0).astype(FLOAT)
-            self.pushing = bool(push.any()) or not self.everyone_live
-            x += p["launch_push"] * push[:, self.fac]
-        if s["last_false_alarms"].any():
-            x -= p["false_alarm_shock"] * s["last_false_alarms"]
-        if self.coached.any():
-            x += p["w_coached"] * self.coached
-        # E12: use with probability logistic(x); u < 1 / (1 + exp(-x)) as u (1 + exp(-x)) < 1.
-        decides = u_decide * (1.0 + np.exp(-x)) < 1.0
-        # E13: who may use it. Last week's users; in the go-live weeks everyone; after them a
-        # non-user thinks about it again now and then (reconsider_rate), or when coached or trained;
-        # a rejecter only for a reason (coaching, training, a changed lever). A trial can fail (E13b).
-        rejected = status == REJECTED
-        prompted = self.coached | trained
-        may = was_active | prompted | (rejected & s["reason"]) | (~rejected & (u_fail < p["reconsider_rate"]))
-        if self.launching:  # E13c: in the go-live weeks everyone is asked to use it
-            may |= self.fac_open_week[:, self.fac] > self.week - LAUNCH_WEEKS
-        fail_p = p["trial_failure"] * (1.0 - s["competence"]) * (1.0 - self.support)
-        failed = (status == TRYING) & (u_fail < fail_p)
-        active = (decides & may & ~failed) | s["champion"]
-        if not everyone:
-            active &= live
-        s["reason"] &= ~(rejected & may & live)  # a reason is used up by reconsidering once
-        # E14: habit grows with use and fades without (Lally et al. 2010)
-        # h + g (1 - h) for users, h (1 - d) for the others, as arithmetic
-        h = s["habit"]
-        gain, decay = p["habit_gain"], p["habit_decay"]
-        habit = h * (1.0 - decay) + active * (gain + h * (decay - gain))
-        s["habit"] = habit
-        # never used, lapsed and rejected stay as they are, unless (in this order) they used it
-        # last week (lapsed), their trial failed (rejected) or they use it (trying or regular)
-        new_status = status - was_active * (status - _LAPSED)
-        new_status -= failed * (new_status - _REJECTED)
-        new_status -= active * (new_status - (_TRYING + (habit >= REGULAR_HABIT)))
-        s["status"] = new_status
-        if failed.any():  # E13b: a failed first contact leaves lowered trust
-            s["alarms"] += failed * p["rejection_trust_loss"]
-        s["was_active"] = was_active
+        coach_cap, coaching = self._coaching(live)
+        bits_b = self.rng.bit_generator.random_raw(shape)  # trial, reconsidering and coaching uniforms
+        push = self._push()
+        prev = s["active"]
+        active = np.empty(shape, dtype=bool)
+        # E1: the share of each one's network neighbours who used it last week
+        exposure = np.ascontiguousarray((self.adj_t @ prev.T.astype(FLOAT)).T * self.inv_degree, dtype=FLOAT)
+        floats = ("static_utility", "disposition", "hits", "alarms", "trust", "fear", "competence",
+                  "habit", "depth", "last_false_alarms")
+        for name in floats:  # the compiled loop takes one dtype and layout: a no-op unless changed
+            s[name] = np.ascontiguousarray(s[name], dtype=FLOAT)  # type: ignore[literal-required]
+        s["status"] = np.ascontiguousarray(s["status"], dtype=np.int8)
+        norm = np.empty(self.R, dtype=FLOAT)
+        support = np.empty(self.R, dtype=FLOAT)
+        kernel.run_week(
+            (s["static_utility"], s["disposition"], s["hits"], s["alarms"], s["trust"], s["fear"],
+             s["competence"], s["habit"], s["depth"], s["last_false_alarms"], s["status"], s["history"],
+             prev, active, s["ever"], s["reason"], np.ascontiguousarray(s["champion"]), self.coached,
+             np.ascontiguousarray(trained), np.ascontiguousarray(live), bits_a, bits_b, exposure,
+             self._param_matrix, self.fixed[:, 0].copy(), coach_cap, push, self.fac_open_week, support, norm,
+             self.active_per_facility, self._sums),
+            (self.week, self.fac32, self.launching, coaching, float(lv.transparency),
+             float(lv.friction_minutes), self.work_orders, float(KPIS[lv.kpi]), float(KPIS[lv.kpi] < 0),
+             float(lv.support * SUPPORT_HOURS_AT_FULL + lv.support_hours), SUPPORT_NEED_HOURS,
+             float(lv.alerts_per_week), _alarm_levels(lv.alerts_per_week, lv.alert_precision), LAUNCH_WEEKS,
+             REGULAR_HABIT))
+        self._sums_week = self.week
+        self.support = support[:, None]
+        s["norm"] = norm[:, None]
+        s["was_active"] = prev
         s["active"] = active
-        s["ever"] |= active
-        s["history"] = ((s["history"] << 1) | active).astype(np.uint8)
-        depth = tc - effort  # E11, at the week's trust, competence and full effort
-        depth += p["depth_base"] - 0.5 * (p["w_competence"] + p["w_trust"])
-        s["depth"] = active / (1.0 + np.exp(-depth))
-        # E7, E8: the week's alerts, hits and false alarms, for those who used it
-        n_false = false_alarms(u_alert, lv.alerts_per_week, lv.alert_precision)
-        n_false *= active
-        s["last_false_alarms"] = n_false
-        s["hits"] += p["trust_gain_hit"] * (active * FLOAT(lv.alerts_per_week) - n_false)
-        s["alarms"] += p["trust_loss_false_alarm"] * n_false
-        # E5b: competence grows with use and decays without; E9b: use eases fear
-        idle = ~active if everyone else live & ~active  # decays without use while live, grows with it
-        s["competence"] = (c + active * (p["competence_gain_use"] * (1.0 - c))
-                           - idle * (p["competence_decay"] * c))
-        s["fear"] *= 1.0 - active * p["fear_reduction_use"]
         self._update_gates()
+
+    def _push(self) -> np.ndarray:
+        """E13c: each live facility's go-live push, fading with a half-life of LAUNCH_HALF_LIFE weeks."""
+        if not self.pushing:
+            return self._no_push
+        age = np.maximum(self.week - self.fac_open_week, 0)
+        push = 0.5 ** (age / LAUNCH_HALF_LIFE)
+        push = np.where(self.live_fac & (push > PUSH_FLOOR), push, 0.0).astype(FLOAT)
+        self.pushing = bool(push.any()) or not self.everyone_live
+        return push
+
+    def _coaching(self, live: np.ndarray) -> tuple[np.ndarray, bool]:
+        """E10: coaching capacity per (replicate, facility coached), and whether anyone coaches.
+
+        Champions coach `champion_capacity` non-users a week each, in the facility they coach: their
+        own, or for seconded pilot champions the live facility assigned to them. Each eligible
+        non-user of a facility is coached with probability capacity / targets (at most 1), so the
+        capacity holds in expectation; a facility without a champion gets none.
+        """
+        champs = self.state["champion"] & live
+        if self.levers.champion_capacity <= 0 or not champs.any():
+            return self._no_push, False
+        if self._coaches is None:  # champions per (replicate, coached facility); kept until they move
+            F = self.pop.n_facilities
+            cell = (np.arange(self.R)[:, None] * F + self.home)[champs]
+            self._coaches = np.bincount(cell, minlength=self.R * F).reshape(self.R, F)
+        cap = (self._coaches * float(self.levers.champion_capacity)).astype(FLOAT)
+        return cap, True
 
     def _open_waves(self) -> BoolArray:
         """Open the waves that are due; returns who got this week's onboarding (E5, E15)."""
@@ -441,7 +395,7 @@ class Engine:
         """Count the weeks the live facilities' mean active share meets the next wave's gate."""
         if len(self.waves) < 2:
             return
-        share = self.facility_share(self.state["active"]) / np.maximum(self.fac_size, 1)
+        share = self.active_per_facility / np.maximum(self.fac_size, 1)
         live_count = self.live_fac.sum(axis=1)
         mean_live = (share * self.live_fac).sum(axis=1) / np.maximum(live_count, 1)
         unopened = self.wave_open_week[:, 1:] == 0
@@ -466,38 +420,7 @@ class Engine:
                                    s["competence"])
         return chosen
 
-    def _coach(self, live: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-        """E10: champions coach `champion_capacity` non-users a week each, in the facility they coach.
-
-        That is their own facility, or for seconded pilot champions the live facility assigned to them.
-
-        Each eligible non-user of a facility is coached with probability q = capacity / targets
-        (at most 1), so the capacity holds in expectation; a facility without a champion gets none.
-        """
-        s, p = self.state, self.p
-        champs = s["champion"] & live
-        if self.levers.champion_capacity <= 0 or not champs.any():
-            return np.zeros(shape, dtype=bool)
-        u = self.rng.random(shape, dtype=FLOAT)
-        targets = live & ~s["active"] & ~s["champion"]
-        if self._coaches is None:  # champions per (replicate, coached facility); kept until they move
-            F = self.pop.n_facilities
-            cell = (np.arange(self.R)[:, None] * F + self.home)[champs]
-            self._coaches = np.bincount(cell, minlength=self.R * F).reshape(self.R, F)
-        cap = self._coaches * float(self.levers.champion_capacity)
-        m = self.facility_share(targets)
-        q = np.where(m > 0, np.minimum(cap, m) / np.maximum(m, 1), 0.0)
-        coached = targets & (u < q[:, self.fac])
-        s["hits"] += coached * p["coach_trust_gain"]
-        s["competence"] += coached * p["coach_competence_gain"] * (1.0 - s["competence"])
-        s["fear"] *= 1.0 - coached * p["coach_fear_reduction"]
-        return coached
-
     # ------------------------------------------------------------------ observations
-    def facility_share(self, values: np.ndarray) -> np.ndarray:
-        """Sum of (R, N) values per facility: (R, F)."""
-        return np.add.reduceat(values.astype(FLOAT), self.starts, axis=1)
-
     def observe(self) -> np.ndarray:
         """This week's per-facility sums (len(SUMS), R, F), in SUMS' order.
 
@@ -505,30 +428,35 @@ class Engine:
         come from the facilities' status: no pass over N for them.
         """
         s = self.state
-        x = np.empty((len(CELL_SUMS), self.R, self.N), dtype=FLOAT)
-        x[0] = s["active"]
-        x[1] = s["depth"]
-        x[2] = s["ever"]
-        x[3] = s["trust"]
-        x[4] = s["competence"]
-        x[5] = s["was_active"]
-        x[6] = s["was_active"] & ~s["active"]
-        x[7] = np.take(_REGULAR_LOOKUP, s["history"] & 0b1111)
-        x[8] = s["status"] == REJECTED
-        if self.record_facilities:
-            cells = np.add.reduceat(x, self.starts, axis=2)
-            live = self.live_fac * self.fac_size.astype(FLOAT)
-        else:  # calibration batches need the overall sums only
-            cells = x.sum(axis=2, keepdims=True)
-            live = (self.live_fac * self.fac_size.astype(FLOAT)).sum(axis=1, keepdims=True)
+        if self._sums_week == self.week:  # the weekly step summed them as it went
+            sums = self._sums
+        else:
+            sums = kernel.facility_sums(s["active"], s["depth"], s["ever"], s["trust"], s["competence"],
+                                        s["was_active"], s["history"], s["status"], self.fac32,
+                                        self.pop.n_facilities)
+        cells = np.moveaxis(sums, 1, 0).astype(FLOAT)
+        live = self.live_fac * self.fac_size.astype(FLOAT)
+        if not self.record_facilities:  # calibration batches need the overall sums only
+            cells = cells.sum(axis=2, keepdims=True)
+            live = live.sum(axis=1, keepdims=True)
         return np.concatenate([cells[:1], live[None], cells[1:]])
 
 
 CELL_SUMS = ("active", "depth", "ever", "trust", "competence", "was_active", "churned", "regular",
              "rejected")
 SUMS = ("active", "live", *CELL_SUMS[1:])
-_REGULAR_LOOKUP = np.array([bin(i).count("1") >= 3 for i in range(16)])
-"""Used in at least 3 of the last 4 weeks, by the 4 low bits of the use history."""
+
+
+@lru_cache(maxsize=64)
+def _alarm_levels(alerts: int, precision: float) -> np.ndarray:
+    """E7: the CDF levels of Binomial(alerts, 1 - precision) below 1.
+
+    The number of levels a technician's uniform exceeds is the week's false alarms (inverse CDF):
+    one uniform per technician-week keeps draws common across precisions.
+    """
+    q = 1.0 - precision
+    pmf = [comb(alerts, k) * q**k * (1.0 - q) ** (alerts - k) for k in range(alerts + 1)]
+    return np.ascontiguousarray(np.cumsum(pmf)[:-1], dtype=np.float64)
 
 
 def outcome_shares(sums: np.ndarray, facility_sizes: np.ndarray,
@@ -537,6 +465,28 @@ def outcome_shares(sums: np.ndarray, facility_sizes: np.ndarray,
     if scope == "overall":
         return _shares(sums.sum(axis=3, dtype=np.float64), float(facility_sizes.sum()))
     return _shares(sums.astype(np.float64), np.maximum(facility_sizes, 1).astype(np.float64))
+
+
+class LazyShares(Mapping[str, np.ndarray]):
+    """`outcome_shares` computed when first read: many callers never look at every facility."""
+
+    def __init__(self, sums: np.ndarray, facility_sizes: np.ndarray, scope: str):
+        self._args = (sums, facility_sizes, scope)
+        self._shares: dict[str, np.ndarray] | None = None
+
+    def _all(self) -> dict[str, np.ndarray]:
+        if self._shares is None:
+            self._shares = outcome_shares(*self._args)
+        return self._shares
+
+    def __getitem__(self, metric: str) -> np.ndarray:
+        return self._all()[metric]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 def _shares(sums: np.ndarray, n: float | np.ndarray) -> dict[str, np.ndarray]:

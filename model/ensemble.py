@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +23,10 @@ class EnsembleResult:
 
     scenario: Scenario
     runs: int
-    overall: dict[str, np.ndarray]
+    overall: Mapping[str, np.ndarray]
     """metric -> (W, R) array."""
-    facilities: dict[str, np.ndarray]
-    """metric -> (W, R, F) array."""
+    facilities: Mapping[str, np.ndarray]
+    """metric -> (W, R, F) array (computed when first read)."""
     facility_names: tuple[str, ...]
     wave_open_weeks: np.ndarray
     """(R, waves): the week each wave went live, 0 if its gate never opened."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 
 import mesa
@@ -10,7 +10,7 @@ import numpy as np
 
 from model.agents import Technician
 from model.behaviour import Behaviour
-from model.engine import Engine, outcome_shares
+from model.engine import Engine, LazyShares, outcome_shares
 from model.population import Population, build_population
 from model.scenario import Intervention, Scenario
 
@@ -66,13 +66,16 @@ class AdoptionModel(mesa.Model):
         self.engine.step()
         self.datacollector.collect(self)
 
-    def outcomes(self, scope: str = "overall") -> dict[str, np.ndarray]:
-        """Collected outcomes stacked over weeks: (W, R) overall or (W, R, F) per facility."""
+    def outcomes(self, scope: str = "overall") -> Mapping[str, np.ndarray]:
+        """Collected outcomes stacked over weeks: (W, R) overall or (W, R, F) per facility.
+
+        Per facility they are computed when first read (LazyShares).
+        """
         sums = np.stack(self.datacollector.model_vars["facility_sums"])
         sizes = self.population.facility_sizes
         if not self.engine.record_facilities:
             sizes = np.array([sizes.sum()])
-        return outcome_shares(sums, sizes, scope)
+        return outcome_shares(sums, sizes, scope) if scope == "overall" else LazyShares(sums, sizes, scope)
 
     @property
     def facility_names(self) -> tuple[str, ...]:

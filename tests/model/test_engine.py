@@ -3,6 +3,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from model import kernel
 from model.agents import AdopterState, Technician
 from model.engine import rogers_category, training_gain, update_trust
 from model.ensemble import run_ensemble
@@ -20,6 +21,25 @@ def test_same_seed_same_result(presets):
     for metric in a.overall:
         np.testing.assert_array_equal(a.overall[metric], b.overall[metric])
     assert not np.array_equal(a.overall["active_share"], c.overall["active_share"])
+
+
+@pytest.mark.parametrize("preset", ["turnaround", "waves"])
+def test_splitting_the_week_over_threads_changes_nothing(presets, monkeypatch, preset):
+    """The compiled week runs blocks of replicates on threads; one block gives the same numbers."""
+    split = run_ensemble(presets[preset], runs=64, weeks=40, seed=3)
+    monkeypatch.setattr(kernel, "THREAD_MIN_CELLS", 10**12)
+    whole = run_ensemble(presets[preset], runs=64, weeks=40, seed=3)
+    for metric in split.overall:
+        np.testing.assert_array_equal(split.overall[metric], whole.overall[metric])
+    np.testing.assert_array_equal(split.facilities["active_share"], whole.facilities["active_share"])
+
+
+def test_the_compiled_week_keeps_one_signature(presets):
+    """Every preset calls the compiled loop with the same dtypes: it compiles once, not per scenario."""
+    for name in ("pilot", "rollout", "turnaround", "waves"):
+        run_ensemble(presets[name], runs=3, weeks=30, seed=1)
+    assert len(kernel.weekly_step.signatures) == 1
+    assert len(kernel.facility_sums.signatures) <= 1
 
 
 def test_seeded_run_snapshot(presets):
