@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 import seed_data
+from app.services.experiments import Experiment, run_design
 from bench.timing import median_seconds, timed_runs
 from model.behaviour import BEHAVIOUR_RANGES, Behaviour
 from model.calibrate import calibrate
@@ -42,6 +43,18 @@ def _ensemble_vs_oracle(name: str) -> dict:
                     f"speed-up {oracle / fast:.0f}x (target >= 50x)"}
 
 
+def _sobol_experiment() -> dict:
+    """The issue's design: 3 factors x 256 base samples x 20 replicates, 280 technicians, 78 weeks."""
+    design_file = seed_data.path("experiments") / "rollout_drivers.toml"
+    done: list[Experiment] = []
+    seconds = median_seconds(lambda: done.append(run_design(design_file)), repeats=1, warmup=0)
+    result = done[-1].result
+    st = ", ".join(f"{row['factor']} ST {row['ST']:.2f}" for row in result.sensitivity)
+    return {"name": "experiment: Sobol, 3 factors x 256 base samples x 20 replicates (rollout, 78 weeks)",
+            "median_s": seconds, "target_s": 60.0, "n": 1, "n_counts": timed_runs(warmup=0),
+            "note": f"{len(result.points):,} points, common random numbers; {st}"}
+
+
 def run() -> list[dict]:
     rows = [_ensemble_vs_oracle("rollout"), _ensemble_vs_oracle("turnaround")]
     big = scenario_from_dict({"name": "big", "organisation": {"technicians": 100_000, "facilities": 300}})
@@ -68,6 +81,7 @@ def run() -> list[dict]:
     rows.append({"name": "calibrate one 78-week series (ABC-SMC, default settings)",
                  "median_s": seconds, "target_s": 30.0, "n": 3, "n_counts": timed_runs(warmup=0),
                  "note": f"{cal.posterior.simulations} simulations, {len(cal.posterior.epsilons)} generations"})
+    rows.append(_sobol_experiment())
     rows.append({"name": "forecast 26 weeks from a stored calibration (200 trajectories)",
                  "median_s": median_seconds(lambda: forecast_plans(cal, horizon=26), repeats=5),
                  "target_s": 1.0, "n": 5, "n_counts": timed_runs(), "note": "current plan; bands, target probability, costs"})

@@ -18,11 +18,11 @@ project's 2-core, 24 GiB machine. Each figure is the median of n timed runs; the
 one run is (the workload is in the benchmark's name). A speed-up is a ratio against a baseline
 measured in the same process. Targets come from the issues.
 
-The machine's speed is not constant from day to day: the same per-agent Mesa oracle run took 12.5 s,
-19.8 s and 8.4 s on three days of this project. Absolute seconds move with it; the speed-ups do not
-(105x to 129x). On the slowest day the 100-replicate ensemble took 0.19-0.23 s and the tracker's
-first paint 2.6 s, both over target; read the table below as one day's measurement, and rerun it.
-
+The machine's speed is not constant from day to day: the same per-agent Mesa oracle run took 8.4 s
+to 19.8 s on different days of this project. Absolute seconds move with it; the speed-ups much less.
+The simulator's weekly step is compiled (numba, model/kernel.py) and split over both cores; its
+first call in a fresh checkout compiles it (a few seconds, then cached in __pycache__), which the
+untimed warm-up absorbs. Read the table below as one day's measurement, and rerun it.
 """
 
 
