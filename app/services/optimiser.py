@@ -1,0 +1,59 @@
+"""The plan optimiser's orchestration: the menu, the starting point (a scenario or the store), the search.
+
+No streamlit and no typer here: the command line and the app both call `optimise_plan`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import Engine
+
+import seed_data
+from app.services.calibration import stored_calibration
+from app.services.recorded import observed_series, recorded_scenario
+from db import forecasts as store
+from model.optimise import MenuItem, OptimiseError, OptimiseResult, Request, load_menu, optimise
+from model.scenario import Scenario
+
+DEFAULT_MENU = seed_data.path("plans", "menu.toml")
+
+
+def menu(path: Path | None = None) -> tuple[MenuItem, ...]:
+    """The menu at `path`, or the default one shipped with Chasm."""
+    return load_menu(path or DEFAULT_MENU)
+
+
+def optimise_scenario(scenario: Scenario, *, budget: float, target: float, by: int, from_week: int = 1,
+                      trials: int = 200, runs: int = 40, seed: int = 0, menu_path: Path | None = None,
+                      progress: Callable[[int, int, float], None] | None = None,
+                      cancelled: Callable[[], bool] | None = None) -> OptimiseResult:
+    """Optimise the future of a scenario from `from_week` on (its past fixed)."""
+    if by > scenario.weeks + 520:
+        raise OptimiseError(f"--by {by}: more than ten years after the scenario's {scenario.weeks} weeks")
+    request = Request(scenario, budget, target, by, from_week, trials, runs, seed)
+    return optimise(request, menu(menu_path), progress=progress, cancelled=cancelled)
+
+
+def optimise_store(engine: Engine, *, budget: float, target: float, by: int, facility: str | None = None,
+                   trials: int = 200, runs: int = 40, seed: int = 0, menu_path: Path | None = None,
+                   progress: Callable[[int, int, float], None] | None = None,
+                   cancelled: Callable[[], bool] | None = None) -> OptimiseResult:
+    """Optimise from today's organisation: its recorded history and its calibrated posterior.
+
+    Decisions start the week after the last stored week; every candidate runs over the same
+    posterior draws (one replicate each), so the plan is robust across what we do not know.
+    """
+    row = store.latest_calibration(engine, facility)
+    if row is None:
+        scope = f"facility {facility}" if facility else "the whole organisation"
+        raise OptimiseError(f"no calibration is stored for {scope}: run `chasm calibrate` first")
+    calibration = stored_calibration(row)
+    scenario = recorded_scenario(engine, facility)
+    weeks_recorded = len(observed_series(engine, facility))
+    thetas = calibration.posterior.draw(runs, np.random.default_rng(seed))
+    request = Request(scenario, budget, target, by, weeks_recorded + 1, trials, runs, seed,
+                      behaviour=calibration.behaviour(thetas))
+    return optimise(request, menu(menu_path), progress=progress, cancelled=cancelled)
