@@ -32,7 +32,19 @@ def test_from_a_scenario_in_words():
     assert "plans tried; best so far" in out.stderr
 
 
-def test_from_the_store_uses_its_calibration_and_history(engine):
+def test_from_the_store_uses_its_calibration_and_history(tmp_path, monkeypatch):
+    """On a store of its own: the shared one must stay uncalibrated for the pages' tests."""
+    from db.demo import prepare_first_start
+    from db.engine import get_engine
+
+    monkeypatch.setenv("CHASM_DATABASE_URL", f"sqlite:///{tmp_path / 'own.db'}")
+    engine = get_engine()
+    prepare_first_start(engine)
+    refused = runner.invoke(app, ["optimise", "--from-store", "--budget", "30000", "--target", "0.6",
+                                  "--by", "90"])
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == ("error: no calibration is stored for the whole organisation: run "
+                                      "`chasm calibrate` first")
     calibration.calibrate_store(engine, quick=True)
     out = runner.invoke(app, ["optimise", "--from-store", "--budget", "30000", "--target", "0.6",
                               "--by", "90", "--trials", "12", "--runs", "8", "--json"])
@@ -40,6 +52,7 @@ def test_from_the_store_uses_its_calibration_and_history(engine):
     doc = json.loads(out.stdout)
     assert doc["request"]["from_week"] > 1  # decisions start after the recorded weeks
     assert all(i["week"] >= doc["request"]["from_week"] for i in doc["plan"]["interventions"])
+    engine.dispose()
 
 
 def test_refusals():
