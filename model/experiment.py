@@ -25,16 +25,15 @@ import numpy as np
 
 from model.behaviour import Behaviour
 from model.ensemble import run_ensemble
+from model.forecast import first_sustained
 from model.population import Population, build_population
-from model.scenario import Scenario, ScenarioError, scenario_from_dict, scenario_to_dict
+from model.scenario import Scenario, ScenarioError, scenario_from_dict
 
 SCHEMA_VERSION = 1
 METHODS = ("grid", "lhs", "morris", "sobol")
 OUTPUT_METRICS = ("active_share", "active_share_live", "depth", "lapsed_share", "mean_trust",
                   "mean_competence", "downtime_reduction", "ever_share", "weekly_churn", "regular_share",
                   "rejected_share")
-HELD_WEEKS = 4
-"""weeks_to_target: the target must hold this many weeks in a row (as the forecast defines it)."""
 NETWORK_KEYS = ("technicians", "facilities", "team_size", "network", "neighbours", "rewire_share",
                 "cross_facility_ties", "pilot_technicians")
 """Organisation values the network is built from: points that share them share one network."""
@@ -327,14 +326,8 @@ def output_values(design: Design, scenario: Scenario, overall: dict[str, np.ndar
         cost = sum(iv.cost for iv in scenario.interventions if iv.week <= scenario.weeks)
         return np.full(runs, float(cost))
     if out.metric == "weeks_to_target":
-        reached = share >= design.target
-        held = np.ones_like(reached)
-        for lag in range(HELD_WEEKS):
-            held[: reached.shape[0] - lag] &= reached[lag:]
-        held[reached.shape[0] - HELD_WEEKS + 1:] = False
-        first = np.argmax(held, axis=0).astype(float) + 1
-        first[~held.any(axis=0)] = np.nan  # never reached in the horizon: undefined
-        return first
+        first = first_sustained(share.T, design.target) + 1  # weeks count from 1
+        return np.where(np.isfinite(first), first, np.nan)  # never reached in the horizon: undefined
     values: np.ndarray = np.asarray(overall[out.metric], dtype=float)[out.week - 1]
     return values
 
@@ -413,7 +406,3 @@ def experiment_rows(result: ExperimentResult) -> list[dict[str, Any]]:
             rows.append({"point": n, "replicate": r, **p.factors, out: value})
     return rows
 
-
-def default_scenario_doc(scenario: Scenario) -> dict[str, Any]:
-    """The document a design varies, from a loaded scenario."""
-    return scenario_to_dict(scenario)

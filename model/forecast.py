@@ -25,6 +25,18 @@ SUSTAIN_WEEKS = 4
 """Weeks in a row at or above the target that count as reaching it (a month, not one noisy week)."""
 
 
+
+def first_sustained(trajectories: np.ndarray, target: float) -> np.ndarray:
+    """(draws,) index of the first of SUSTAIN_WEEKS weeks running at or above target; inf if none.
+
+    trajectories is (draws, weeks). A single noisy week above the line is not reaching the target.
+    """
+    hit = (trajectories >= target).astype(np.int32)
+    k = min(SUSTAIN_WEEKS, hit.shape[1])
+    sums = np.cumsum(np.pad(hit, ((0, 0), (1, 0))), axis=1)
+    held = (sums[:, k:] - sums[:, :-k]) == k  # (draws, weeks - k + 1): a run starts here
+    return np.where(held.any(axis=1), np.argmax(held, axis=1).astype(float), np.inf)
+
 @dataclass(frozen=True)
 class PlanForecast:
     """One plan's forecast."""
@@ -58,12 +70,9 @@ class PlanForecast:
 
         A single noisy week above the line is not reaching the target: the run must hold.
         """
-        hit = (self.trajectories >= self.target).astype(np.int32)
-        k = min(SUSTAIN_WEEKS, hit.shape[1])
-        sums = np.cumsum(np.pad(hit, ((0, 0), (1, 0))), axis=1)
-        held = (sums[:, k:] - sums[:, :-k]) == k  # (draws, horizon - k + 1): a run starts here
-        first = np.where(held.any(axis=1), np.argmax(held, axis=1), -1)
-        return np.where(first >= 0, self.weeks[np.maximum(first, 0)], np.inf)
+        first = first_sustained(self.trajectories, self.target)
+        reached = np.isfinite(first)
+        return np.where(reached, self.weeks[np.where(reached, first, 0).astype(int)], np.inf)
 
     @property
     def probability_of_target(self) -> float:

@@ -249,8 +249,6 @@ THREAD_MIN_CELLS = 16_384
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 _POOL: ThreadPoolExecutor | None = None
 
-PER_REPLICATE_ARGS = 32
-"""weekly_step's first 32 arguments have replicates on their first axis."""
 
 
 def run_week(per_replicate: tuple[Any, ...], shared: tuple[Any, ...]) -> None:

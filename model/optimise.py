@@ -27,7 +27,7 @@ import numpy as np
 
 from model.behaviour import Behaviour
 from model.ensemble import run_ensemble
-from model.forecast import SUSTAIN_WEEKS
+from model.forecast import SUSTAIN_WEEKS, first_sustained
 from model.population import Population
 from model.scenario import (
     LEVER_RANGES,
@@ -244,16 +244,6 @@ def apply_choices(scenario: Scenario, choices: tuple[Choice, ...]) -> Scenario:
     return replace(scenario, interventions=calendar)
 
 
-def first_held_week(share: np.ndarray, target: float) -> np.ndarray:
-    """(replicates,) first week (1-based) of SUSTAIN_WEEKS weeks running at or above target; inf if none."""
-    hit = (share >= target).astype(np.int32).T
-    k = min(SUSTAIN_WEEKS, hit.shape[1])
-    sums = np.cumsum(np.pad(hit, ((0, 0), (1, 0))), axis=1)
-    held = (sums[:, k:] - sums[:, :-k]) == k
-    first = np.where(held.any(axis=1), np.argmax(held, axis=1) + 1, np.inf)
-    return np.asarray(first, dtype=float)
-
-
 def evaluate(request: Request, base: Scenario, choices: tuple[Choice, ...]) -> Evaluated:
     """Simulate a plan over the request's replicates (same seed and draws for every plan)."""
     spec = apply_choices(base, choices)
@@ -261,7 +251,7 @@ def evaluate(request: Request, base: Scenario, choices: tuple[Choice, ...]) -> E
     result = run_ensemble(spec, runs=request.runs, weeks=weeks, seed=request.seed,
                           behaviour=request.behaviour, population=request.population, record_facilities=False)
     share = np.asarray(result.overall["active_share"])
-    first = first_held_week(share, request.target)
+    first = first_sustained(share.T, request.target) + 1  # weeks count from 1
     reached = first <= request.by
     expected = int(round(float(first[reached].mean()))) if reached.any() else None
     cost = float(sum(c.cost for c in choices))
