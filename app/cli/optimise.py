@@ -25,7 +25,8 @@ def optimise(
     facility: Annotated[str | None, typer.Option(help="With --from-store: plan for one facility.")] = None,
     trials: Annotated[int, typer.Option(min=1, max=100_000, help="Candidate plans to try.")] = 200,
     runs: Annotated[int, typer.Option(min=1, max=10_000, help="Replicates per candidate.")] = 40,
-    menu: Annotated[Path | None, typer.Option(help="Menu TOML (default: the shipped menu).")] = None,
+    menu: Annotated[Path | None, typer.Option(
+        help="Menu TOML (default: the data folder's, else the shipped one).")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:

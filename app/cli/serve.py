@@ -62,6 +62,7 @@ def serve(
     The first start brings the database up to date, loads the demo into an empty store and creates
     the `admin` account (password from CHASM_ADMIN_PASSWORD, or a printed one-time password).
     """
+    from app.services.optimiser import ensure_menu, menu_file
     from app.services.settings import get_settings
     from db.accounts import ensure_admin
     from db.demo import prepare_first_start
@@ -70,6 +71,8 @@ def serve(
     engine = get_engine()
     if prepare_first_start(engine) is not None:
         typer.echo("Loaded the demo organisation (first start).")
+    if ensure_menu():
+        typer.echo(f"Copied the intervention menu to {menu_file()} (edit it on the Plan page).")
     password = get_settings().admin_password
     generated = ensure_admin(engine, password.get_secret_value() if password else None)
     if generated:

@@ -18,6 +18,7 @@ from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from app.services.charts import OKABE_ITO, VERMILION  # noqa: E402
 from app.services.documents import ForecastDocument  # noqa: E402
+from app.services.words import day, money  # noqa: E402
 
 TITLE = "Chasm adoption forecast"
 
@@ -46,12 +47,17 @@ def plan_table(doc: ForecastDocument) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def headline(doc: ForecastDocument) -> list[str]:
+def _when(doc: ForecastDocument, week: int) -> str:
+    when = doc.date_of(week)
+    return f"week {week}" if when is None else day(when)
+
+
+def headline(doc: ForecastDocument, *, currency: str = "€") -> list[str]:
     """Three or four plain sentences: where adoption is, where each plan takes it, how sure we are."""
     share, week_start = current_share(doc)
-    when = f" (week of {week_start})" if week_start else ""
+    when = f" (week of {day(week_start)})" if week_start else ""
     lines = [f"Today {share:.0%} of technicians use the tool{when}; the target is "
-             f"{doc.target:.0%} by week {doc.target_week}, held for at least a month."]
+             f"{doc.target:.0%} by {_when(doc, doc.target_week)}, held for at least a month."]
     plans = doc.plans
     if plans:
         now = plans[0]
@@ -59,13 +65,13 @@ def headline(doc: ForecastDocument) -> list[str]:
         band = now.bands
         lines.append(f"On the current plan{name} the chance of getting there in time is "
                      f"{now.probability_of_target:.0%}. "
-                     f"In week {doc.horizon_week} the expected level is "
+                     f"By {_when(doc, doc.horizon_week)} the expected level is "
                      f"{now.expected_at_horizon:.0%} (8 runs in 10 between {band.p10[-1]:.0%} and "
                      f"{band.p90[-1]:.0%}).")
         if len(plans) > 1:
             best = max(plans[1:], key=lambda p: p.probability_of_target)
             lines.append(f"Best alternative: {best.plan}, {best.probability_of_target:.0%} chance, "
-                         f"costing {best.cost or 0:,.0f} and saving "
+                         f"costing {money(best.cost or 0, currency)} and saving "
                          f"{best.downtime_hours_saved or 0:,.0f}"
                          f" hours of unplanned downtime.")
     if doc.sentence:
@@ -96,11 +102,13 @@ def chart_png(doc: ForecastDocument, *, dpi: int = 150) -> bytes:
 
 
 def _latin1(text: str) -> str:
-    text = text.replace("\u2013", "-").replace("\u2014", "-").replace("\u2019", "'").replace("\u2265", ">=")
+    for char, latin in (("\u20ac", "EUR "), ("\u2013", "-"), ("\u2014", "-"), ("\u2019", "'"),
+                        ("\u2265", ">=")):
+        text = text.replace(char, latin)
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
-def brief_pdf(doc: ForecastDocument, *, today: date | None = None) -> bytes:
+def brief_pdf(doc: ForecastDocument, *, today: date | None = None, currency: str = "€") -> bytes:
     """A one-page A4 PDF: title, headline sentences, the chart and the plans table."""
     today = today or date.today()
     scope = doc.facility or "all facilities"
@@ -117,20 +125,23 @@ def brief_pdf(doc: ForecastDocument, *, today: date | None = None) -> bytes:
              new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("Helvetica", "", 11)
-    for line in headline(doc):
+    for line in headline(doc, currency=currency):
         pdf.multi_cell(0, 6, _latin1(line), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
     pdf.image(io.BytesIO(chart_png(doc)), w=pdf.epw)
     pdf.ln(2)
-    _plans(pdf, doc)
+    _plans(pdf, doc, currency)
     pdf.set_y(-15)
     pdf.set_font("Helvetica", "I", 8)
-    pdf.cell(0, 5, _latin1(f"Data version {doc.data_version}. Made by Chasm."))
+    last = doc.observed.week_start[-1] if doc.observed.week_start else None
+    upto = f" up to the week of {day(last)}" if last else ""
+    pdf.cell(0, 5, _latin1(f"Forecast from {len(doc.observed.week)} weeks of tracked data{upto}. "
+                           "Made by Chasm."))
     return bytes(pdf.output())
 
 
-def _plans(pdf: FPDF, doc: ForecastDocument) -> None:
-    headers = ["Plan", f"Chance of {doc.target:.0%}", f"By week {doc.horizon_week}", "Cost",
+def _plans(pdf: FPDF, doc: ForecastDocument, currency: str) -> None:
+    headers = ["Plan", f"Chance of {doc.target:.0%}", f"By {_when(doc, doc.horizon_week)}", "Cost",
                "Downtime h saved"]
     widths = [70, 30, 30, 30, pdf.epw - 160]
     pdf.set_font("Helvetica", "B", 9)
@@ -140,7 +151,7 @@ def _plans(pdf: FPDF, doc: ForecastDocument) -> None:
     pdf.set_font("Helvetica", "", 9)
     for plan in doc.plans[:8]:
         cells = [plan.plan[:40], f"{plan.probability_of_target:.0%}", f"{plan.expected_at_horizon:.0%}",
-                 f"{plan.cost or 0:,.0f}", f"{plan.downtime_hours_saved or 0:,.0f}"]
+                 money(plan.cost or 0, currency), f"{plan.downtime_hours_saved or 0:,.0f}"]
         for cell, width in zip(cells, widths, strict=True):
             pdf.cell(width, 6, _latin1(cell))
         pdf.ln()

@@ -9,7 +9,7 @@ wrongly (a field renamed, removed or given another meaning); a new optional fiel
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
@@ -153,3 +153,9 @@ class ForecastDocument(_Part):
     def horizon_week(self) -> int:
         """The last forecast week."""
         return self.observed.week[-1] + self.horizon
+
+    def date_of(self, week: int) -> date | None:
+        """The Monday that starts rollout week `week`, from the observed calendar (None without one)."""
+        if not self.observed.week_start:
+            return None
+        return self.observed.week_start[0] + timedelta(weeks=week - self.observed.week[0])

@@ -5,6 +5,7 @@ No streamlit and no typer here: the command line and the app both call `optimise
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy import Engine
 import seed_data
 from app.services.calibration import stored_calibration
 from app.services.recorded import observed_series, recorded_scenario
+from app.services.settings import get_settings
 from db import forecasts as store
 from model.optimise import MenuItem, OptimiseError, OptimiseResult, Request, load_menu, optimise
 from model.scenario import Scenario
@@ -21,9 +23,29 @@ from model.scenario import Scenario
 DEFAULT_MENU = seed_data.path("plans", "menu.toml")
 
 
+def menu_file() -> Path:
+    """The organisation's intervention menu: `<data dir>/menu.toml` (the Plan page edits it)."""
+    return get_settings().store.data_dir / "menu.toml"
+
+
+def ensure_menu() -> bool:
+    """Copy the default menu into the data folder on the first start; never over an edited one.
+
+    Returns:
+        Whether it copied the file.
+    """
+    target = menu_file()
+    if target.exists():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(DEFAULT_MENU, target)
+    return True
+
+
 def menu(path: Path | None = None) -> tuple[MenuItem, ...]:
-    """The menu at `path`, or the default one shipped with Chasm."""
-    return load_menu(path or DEFAULT_MENU)
+    """The menu at `path`; else the organisation's (the data folder's), else the default shipped one."""
+    organisation = menu_file()
+    return load_menu(path or (organisation if organisation.exists() else DEFAULT_MENU))
 
 
 def optimise_scenario(scenario: Scenario, *, budget: float, target: float, by: int, from_week: int = 1,

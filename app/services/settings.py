@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     champion_hours_per_week: float = Field(Costs.champion_hours_per_week, ge=0.0)
     downtime_hours_per_week: float = Field(Costs.downtime_hours_per_week, ge=0.0)
     downtime_cost_per_hour: float = Field(Costs.downtime_cost_per_hour, ge=0.0)
+    currency: str = Field("€", min_length=1, max_length=5)
+    """How money is written on the pages, in the brief and on the command line (`CHASM_CURRENCY=£`)."""
     # The web app.
     session_idle_minutes: int = Field(30, ge=1)
     inactive_weeks: int = Field(3, ge=1)

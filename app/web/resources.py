@@ -132,8 +132,9 @@ def data_version() -> str:
 def forecast_pdf(doc_key: str, _doc: ForecastDocument) -> bytes:
     """The brief's PDF, built once per forecast document (keyed by its data version and time)."""
     from app.services.brief import brief_pdf
+    from app.services.settings import get_settings
 
-    return brief_pdf(_doc)
+    return brief_pdf(_doc, currency=get_settings().currency)
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=8)

@@ -67,3 +67,18 @@ def test_refusals():
                                "--by", "2027-01-01"])
     assert date.exit_code == 1
     assert "--by '2027-01-01': give the deadline as a week number of the scenario" in date.stderr
+
+
+def test_the_menu_is_copied_to_the_data_folder_once_and_then_read_from_there(tmp_path, monkeypatch):
+    from app.services.optimiser import DEFAULT_MENU, ensure_menu, menu, menu_file
+
+    monkeypatch.setenv("CHASM_DATA_DIR", str(tmp_path))
+    assert menu_file() == tmp_path / "menu.toml"
+    assert ensure_menu() is True
+    assert menu_file().read_bytes() == DEFAULT_MENU.read_bytes()
+    edited = DEFAULT_MENU.read_text().replace('label = "Pilot technicians become AI champions"',
+                                              'label = "Our own champions"', 1)
+    assert edited != DEFAULT_MENU.read_text()
+    menu_file().write_text(edited)
+    assert ensure_menu() is False, "an edited menu is never overwritten"
+    assert "Our own champions" in [item.label for item in menu()]

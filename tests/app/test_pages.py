@@ -117,6 +117,37 @@ def test_the_forecast_brief_is_a_one_page_pdf_with_the_title():
     assert len(pdf) < 500_000
 
 
+def test_the_brief_speaks_in_dates_and_money_and_has_no_debug_footer():
+    import io
+
+    from pypdf import PdfReader
+
+    from app.services.brief import brief_pdf, headline
+
+    doc = forecast_doc()  # week 1 starts on Monday 5 January 2026; the target week is 28
+    lines = headline(doc, currency="£")
+    assert lines[0] == ("Today 59% of technicians use the tool (week of 18 May 2026); the target is 70% "
+                        "by 13 July 2026, held for at least a month.")
+    assert "costing £12,000 and saving 410 hours" in lines[2]
+    text = PdfReader(io.BytesIO(brief_pdf(doc, currency="£"))).pages[0].extract_text()
+    assert "Data version" not in text and "rows=" not in text
+    assert "Forecast from 20 weeks of tracked data up to the week of 18 May 2026. Made by Chasm." in text
+    assert "£12,000" in text and "By 13 July 2026" in text
+
+
+def test_words_format_numbers_as_people_read_them():
+    from datetime import date
+
+    from app.services.words import day, money, points, share, week_words
+
+    assert (share(0.41), share(None), points(0.025), points(-0.004), points(0.0)) == (
+        "41%", "n/a", "+2.5 pts", "-0.4 pts", "0.0 pts")
+    assert (money(265000), money(-1200, "$"), day(date(2027, 3, 3))) == (
+        "€265,000", "-$1,200", "3 March 2027")
+    assert week_words(3, date(2026, 1, 5)) == "the week of 19 January 2026"
+    assert week_words(3, None) == "week 3"
+
+
 def test_real_vs_simulated_compares_with_fit_statistics():
     at = signed_in("editor", "real_vs_simulated")
     assert "press **Compare**" in at.info[0].value

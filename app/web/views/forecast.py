@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app.services import brief, charts
+from app.services.settings import get_settings
 from app.services.tracker import OVERALL
 from app.web import auth, resources
 from app.web.components.chart import show_chart
@@ -44,7 +45,7 @@ if len(plans) > 1:
 else:
     cols[2].metric("Alternative plans", "none yet", help="The nightly forecast weighs every plan TOML "
                    "file in the plans folder (CHASM_PLANS_DIR) against the current plan.")
-st.markdown("\n".join(f"- {plain(line)}" for line in brief.headline(doc)))
+st.markdown("\n".join(f"- {plain(line)}" for line in brief.headline(doc, currency=get_settings().currency)))
 show_chart(charts.forecast_chart(doc))
 
 table = brief.plan_table(doc)
