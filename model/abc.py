@@ -69,7 +69,7 @@ class Posterior:
 
 def abc_smc(distance: Simulator, priors: dict[str, tuple[float, float]], *, particles: int = 300,
             generations: int = 6, batch: int = 1000, quantile: float = 0.5,
-            rng: np.random.Generator, max_simulations: int = 40_000) -> Posterior:
+            rng: np.random.Generator, max_simulations: int = 40_000, tolerance: float = 0.0) -> Posterior:
     """Run ABC-SMC with uniform priors.
 
     Args:
@@ -81,6 +81,8 @@ def abc_smc(distance: Simulator, priors: dict[str, tuple[float, float]], *, part
         quantile: each tolerance is this quantile of the previous generation's distances.
         rng: the random generator.
         max_simulations: stop early rather than exceed this many simulations.
+        tolerance: the smallest tolerance worth reaching (e.g. the data's own sampling noise): once a
+            generation reaches it, the sample is final; closer fits would fit the noise.
 
     Returns:
         The final generation's weighted particles.
@@ -95,7 +97,9 @@ def abc_smc(distance: Simulator, priors: dict[str, tuple[float, float]], *, part
     weights = np.full(particles, 1.0 / particles)
     epsilons, sims = [float(dist.max())], max(batch, particles)
     for _ in range(generations):
-        eps = float(np.quantile(dist, quantile))
+        if epsilons[-1] <= tolerance:
+            break
+        eps = max(float(np.quantile(dist, quantile)), tolerance)
         cov = 2.0 * np.atleast_2d(np.cov(theta.T, aweights=weights)) + 1e-12 * np.eye(len(names))
         acc_t: list[np.ndarray] = []
         acc_d: list[np.ndarray] = []

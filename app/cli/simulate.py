@@ -14,6 +14,9 @@ from app.cli.common import fail
 
 if TYPE_CHECKING:
     from model.ensemble import EnsembleResult
+    from model.population import Population
+    from model.scenario import Scenario
+    from model.whatif import PosteriorWhatIf
 
 SCENARIOS = seed_data.path("scenarios")
 PRESETS = ", ".join(sorted(p.stem for p in SCENARIOS.glob("*.toml")))
@@ -47,6 +50,12 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same result.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     csv: Annotated[Path | None, typer.Option(help="Write every week's summaries to this CSV.")] = None,
+    posterior: Annotated[str | None, typer.Option(
+        metavar="[FACILITY|all|seed]",
+        help="Run over what we do not know about the technicians: each run a plausible world drawn "
+             "from a calibration's posterior (a stored facility's, all facilities', or the seed case's; "
+             "alone: the stored organisation's, else the seed case's), with each intervention's effect "
+             "and which beats which.")] = None,
 ) -> None:
     """Run an ensemble of a scenario and summarise adoption week by week."""
     if as_json and csv is not None:
@@ -58,15 +67,25 @@ def simulate(
     from model.scenario import ScenarioError, load_scenario
 
     settings = get_settings()
+    whatif = None
     try:
         spec = load_scenario(scenario_file(scenario), network_dirs=settings.network_dirs)
+        variants = 1 if posterior is None else 1 + len(spec.interventions)
         population = check_budget(spec, runs, weeks, max_bytes=settings.simulation_max_bytes,
-                                  max_technician_weeks=settings.simulation_max_technician_weeks)
-        result = run_ensemble(spec, runs=runs, weeks=weeks, seed=seed, population=population)
+                                  max_technician_weeks=settings.simulation_max_technician_weeks // variants)
+        if posterior is None:
+            result = run_ensemble(spec, runs=runs, weeks=weeks, seed=seed, population=population)
+        else:
+            whatif = _over_posterior(spec, posterior, runs=runs, weeks=weeks, seed=seed,
+                                     population=population)
+            result = whatif.result
     except ScenarioError as exc:
         raise fail(str(exc)) from None
     if as_json:
-        typer.echo(json.dumps(ensemble_to_json(result)))
+        doc = ensemble_to_json(result)
+        if whatif is not None:
+            doc["posterior"] = whatif.to_json()
+        typer.echo(json.dumps(doc))
         return
     if csv is not None:
         write_csv(result.tidy(), csv)  # names come from the user's files: no formulas
@@ -80,3 +99,44 @@ def simulate(
             when = (f"week {gate['mean_week']:.0f} on average ({gate['p05_week']:.0f}-{gate['p95_week']:.0f})"
                     if gate["opened_share"] else "never")
             typer.echo(f"  wave {gate['wave']} went live: {when}, in {gate['opened_share']:.0%} of runs")
+    if whatif is not None:
+        for line in _posterior_lines(whatif):
+            typer.echo(line)
+
+
+def _over_posterior(spec: Scenario, which: str, *, runs: int, weeks: int | None, seed: int,
+                    population: Population | None) -> PosteriorWhatIf:
+    from app.cli.common import open_store
+    from app.services.whatif import AUTO, SEED, WhatIfError, posterior_source, simulate_over_posterior
+
+    try:
+        engine = None if which in (AUTO, SEED) else open_store()
+        if which == AUTO:
+            from app.services.whatif import _store_exists
+
+            engine = open_store() if _store_exists() else None
+        source = posterior_source(which, engine)
+    except WhatIfError as exc:
+        raise fail(str(exc)) from None
+    return simulate_over_posterior(spec, source, worlds=runs, weeks=weeks, seed=seed, population=population)
+
+
+def _posterior_lines(whatif: PosteriorWhatIf) -> list[str]:
+    from app.services.words import points, share
+
+    doc = whatif.to_json()
+    a = doc["active_share"]
+    lines = [f"Over {whatif.result.runs} plausible worlds from {whatif.source}:",
+             f"  week {whatif.week}: {share(a['mean'])} (90% of worlds {share(a['p05'])}-{share(a['p95'])})"]
+    if not whatif.effects:
+        lines.append("  no interventions on the calendar by then, so no effects to compare")
+        return lines
+    lines.append(f"  Effect of each intervention on week {whatif.week} (with it minus without it; "
+                 "90% of worlds):")
+    for e in sorted(doc["lever_effects"], key=lambda e: -e["mean"]):
+        lines.append(f"    {e['lever']} (from week {e['week']}): {points(e['mean'])} "
+                     f"({points(e['p05']).removesuffix(' pts')} to {points(e['p95'])}), "
+                     f"helps in {share(e['helps_share'])} of worlds")
+    for c in doc["comparisons"][:10]:
+        lines.append(f"  {c['a']} beats {c['b']} in {share(c['probability_a_beats_b'])} of plausible worlds")
+    return lines

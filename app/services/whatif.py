@@ -1,0 +1,100 @@
+"""What-ifs over what we do not know: whose posterior a simulation runs over, and running it.
+
+`chasm simulate SCENARIO --posterior [FACILITY|all|seed]` and the simulator's switch "include what
+we don't know about the technicians" both come here. The posterior is the stored organisation's
+latest calibration (all facilities, or one facility's own), or the seed case's (`model.seedcase`)
+when the organisation has none. No streamlit and no typer here.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import Engine
+
+from app.services.calibration import stored_calibration
+from app.services.settings import get_settings
+from db import forecasts as store
+from db.queries import facilities
+from model.abc import Posterior
+from model.population import Population
+from model.scenario import Scenario
+from model.seedcase import seed_posterior
+from model.whatif import PosteriorWhatIf, posterior_whatif
+
+AUTO = "auto"
+"""The stored organisation's posterior when it has one, else the seed case's."""
+ALL = "all"
+SEED = "seed"
+SEED_WORDS = "the seed case (41% in month 1, 38% in month 3, 73% by month 18)"
+
+
+class WhatIfError(ValueError):
+    """A posterior that cannot be had: no calibration stored for that scope, an unknown facility."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A posterior and whose it is, in words."""
+
+    posterior: Posterior
+    words: str
+
+
+def _stored(engine: Engine, facility: str | None) -> Source | None:
+    row = store.latest_calibration(engine, facility)
+    if row is None:
+        return None
+    scope = f"facility {facility}" if facility else "all facilities"
+    return Source(stored_calibration(row).posterior,
+                  f"the stored organisation's calibration ({scope}, {len(row['observed'])} weeks of data)")
+
+
+def _store_exists() -> bool:
+    """Whether there is a store to look in, without creating one (a fresh SQLite file would be)."""
+    settings = get_settings().store
+    return settings.database_url is not None or Path(settings.data_dir / "chasm.db").exists()
+
+
+def posterior_source(which: str, engine: Engine | None) -> Source:
+    """The posterior `--posterior` names: AUTO, ALL, SEED or a stored facility's name.
+
+    Raises:
+        WhatIfError: no calibration is stored for that scope, or no facility has that name.
+    """
+    if which == SEED:
+        return Source(seed_posterior(), SEED_WORDS)
+    if which == AUTO:
+        found = _stored(engine, None) if engine is not None and _store_exists() else None
+        return found or Source(seed_posterior(), SEED_WORDS)
+    if engine is None:
+        raise WhatIfError(f"--posterior {which}: there is no store to read a calibration from")
+    if which == ALL:
+        found = _stored(engine, None)
+        if found is None:
+            raise WhatIfError("--posterior all: no calibration is stored for the whole organisation; run "
+                              "`chasm calibrate` first, or use --posterior seed for the seed case's")
+        return found
+    names = sorted(facilities(engine)["facility"])
+    if which not in names:
+        shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+        raise WhatIfError(f"--posterior {shlex.quote(which)}: no stored facility has that name"
+                          + (f" (the store has {shown})" if names else " (the store has none)")
+                          + "; or give all, or seed")
+    found = _stored(engine, which)
+    if found is None:
+        raise WhatIfError(f"--posterior {shlex.quote(which)}: no calibration is stored for facility {which}; "
+                          f"run `chasm calibrate --facility {shlex.quote(which)}` first")
+    return found
+
+
+def simulate_over_posterior(scenario: Scenario, source: Source, *, worlds: int, weeks: int | None = None,
+                            seed: int = 0, population: Population | None = None) -> PosteriorWhatIf:
+    """The scenario over `worlds` parameter sets drawn from the posterior by weight (seeded)."""
+    thetas = source.posterior.draw(worlds, np.random.default_rng(seed))
+    behaviour = scenario.behaviour.with_draws(source.posterior.names, thetas)
+    return posterior_whatif(scenario, behaviour, worlds, source=source.words, weeks=weeks, seed=seed,
+                            population=population)
