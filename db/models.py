@@ -207,6 +207,25 @@ class SavedScenario(SQLModel, table=True):
     saved_at: datetime
 
 
+class AdoptedPlan(SQLModel, table=True):
+    """A plan the organisation adopted (from the simulator, the optimiser or a file), as scenario TOML.
+
+    The nightly forecast weighs every adopted plan against the current one; the leadership page shows
+    each with its name and description. The text was validated by `model/` before it was stored.
+    """
+
+    __tablename__ = "adopted_plan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    description: str = Field(default="", max_length=2000)
+    toml: str = Field(sa_column=Column(Text, nullable=False))
+    source: str = Field(max_length=32)
+    """Where it came from: 'simulator', 'optimiser' or 'file'."""
+    adopted_by: str = Field(max_length=200)
+    adopted_at: datetime
+
+
 class Calibration(SQLModel, table=True):
     """A posterior sample fitted to the stored metrics, with the data version it saw."""
 

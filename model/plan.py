@@ -12,7 +12,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from model.scenario import Intervention, Scenario, ScenarioError, _build_interventions, _build_table
+import tomli_w
+
+from model.scenario import (
+    Intervention,
+    Scenario,
+    ScenarioError,
+    _build_interventions,
+    _build_table,
+    _without_none,
+    intervention_to_dict,
+    parse_toml,
+)
 
 
 @dataclass(frozen=True)
@@ -116,3 +127,36 @@ def load_plan(path: str | Path, scenario: Scenario, costs: Costs | None = None) 
         raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
     except ScenarioError as exc:
         raise ScenarioError(f"{path}: {exc}") from None
+
+
+def plan_to_toml(plan: Plan) -> str:
+    """The plan as the TOML `plan_from_toml` and the plans folder read (its costs are the organisation's)."""
+    doc: dict[str, Any] = {"name": plan.name, "description": plan.description,
+                           "interventions": [intervention_to_dict(iv) for iv in plan.interventions]}
+    return tomli_w.dumps(_without_none(doc))
+
+
+def plan_from_toml(text: str, scenario: Scenario, costs: Costs | None = None, *, name: str = "plan") -> Plan:
+    """Parse and validate plan TOML text (e.g. an adopted plan read back from the store).
+
+    Raises:
+        ScenarioError: not TOML, or not a valid plan for `scenario`.
+    """
+    return plan_from_dict(parse_toml(text), scenario, name=name, costs=costs)
+
+
+def plan_from_scenario(scenario: Scenario, *, after_week: int, name: str, description: str = "",
+                       costs: Costs | None = None) -> Plan:
+    """The plan a scenario makes for the organisation: its interventions after `after_week`.
+
+    What happened up to `after_week` is recorded, so only what the scenario does later is a decision.
+
+    Raises:
+        ScenarioError: the scenario does nothing after `after_week`.
+    """
+    future = tuple(iv for iv in scenario.interventions if iv.week > after_week)
+    if not future:
+        raise ScenarioError(f"{scenario.name}: no intervention after week {after_week} (the data runs to "
+                            f"week {after_week}), so there is no plan to adopt; add one from week "
+                            f"{after_week + 1}")
+    return Plan(name, future, costs or Costs(), description)

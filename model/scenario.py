@@ -430,6 +430,13 @@ def load_scenario(path: str | Path, *, network_dirs: Sequence[str | Path] = ()) 
 
 # --------------------------------------------------------------------------- writing
 
+def intervention_to_dict(iv: Intervention) -> dict[str, Any]:
+    """An intervention as its `[[interventions]]` entry (what `_build_interventions` reads back)."""
+    return ({"week": iv.week} | ({"label": iv.label} if iv.label else {})
+            | ({"cost": iv.cost} if iv.cost else {}) | dict(iv.levers)
+            | ({"champions": asdict(iv.champions)} if iv.champions else {}))
+
+
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     """The scenario as a TOML-shaped document that `scenario_from_dict` reads back."""
     doc: dict[str, Any] = {"name": scenario.name, "weeks": scenario.weeks,
@@ -441,11 +448,7 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     if scenario.champions is not None:
         doc["champions"] = asdict(scenario.champions)
     if scenario.interventions:
-        doc["interventions"] = [
-            {"week": iv.week} | ({"label": iv.label} if iv.label else {})
-            | ({"cost": iv.cost} if iv.cost else {}) | dict(iv.levers)
-            | ({"champions": asdict(iv.champions)} if iv.champions else {})
-            for iv in scenario.interventions]
+        doc["interventions"] = [intervention_to_dict(iv) for iv in scenario.interventions]
     behaviour = {k: float(v) for k, v in scenario.behaviour.as_dict().items()
                  if np.ndim(v) == 0 and float(v) != getattr(Behaviour(), k)}
     if behaviour:

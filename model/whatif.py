@@ -106,7 +106,7 @@ def without(scenario: Scenario, index: int) -> Scenario:
 
 def posterior_whatif(scenario: Scenario, behaviour: Behaviour, worlds: int, *, source: str,
                      weeks: int | None = None, seed: int = 0,
-                     population: Population | None = None) -> PosteriorWhatIf:
+                     population: Population | None = None, effects_from: int = 1) -> PosteriorWhatIf:
     """Run the scenario, and once per intervention without it, over the same plausible worlds.
 
     Args:
@@ -117,6 +117,8 @@ def posterior_whatif(scenario: Scenario, behaviour: Behaviour, worlds: int, *, s
         weeks: weeks to simulate (the outcome week is the last); the scenario's own if None.
         seed: the shared seed of every variant.
         population: a network to reuse (an edge list).
+        effects_from: read the effects of the interventions from this week on only (e.g. a plan's,
+            not the recorded history's).
     """
     weeks = scenario.weeks if weeks is None else weeks
 
@@ -128,8 +130,8 @@ def posterior_whatif(scenario: Scenario, behaviour: Behaviour, worlds: int, *, s
     at = full.overall["active_share"][weeks - 1]
     effects = []
     for i, iv in enumerate(scenario.interventions):
-        if iv.week > weeks:
-            continue  # starts after the outcome week: no effect to read
+        if iv.week > weeks or iv.week < effects_from:
+            continue  # starts after the outcome week (no effect to read), or not asked for
         rest = run_ensemble(without(scenario, i), runs=worlds, weeks=weeks, seed=seed, behaviour=behaviour,
                             population=population, record_facilities=False)
         effects.append(LeverEffect(describe_intervention(iv), iv.week,

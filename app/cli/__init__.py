@@ -14,7 +14,7 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Each room's commands live in their own module; importing them registers them on `app`.
-    from app.cli import experiment, forecast, optimise, serve, simulate, store  # noqa: F401
+    from app.cli import experiment, forecast, optimise, plan, serve, simulate, store  # noqa: F401
 
 
 OPTIONAL_VALUES = {"--posterior": "auto"}

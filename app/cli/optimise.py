@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.cli import app
 from app.cli.common import fail, open_store
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from model.optimise import OptimiseResult
 
 
 @app.command()
@@ -29,10 +34,16 @@ def optimise(
         help="Menu TOML (default: the data folder's, else the shipped one).")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    adopt: Annotated[str | None, typer.Option(
+        help="With --from-store: adopt the recommended plan under this name (the nightly forecast "
+             "weighs it).")] = None,
 ) -> None:
     """Search the menu (optuna: TPE for the plan, NSGA-II for the cost/chance front)."""
     if (scenario is None) == (not from_store):
         raise typer.BadParameter("give --scenario NAME|PATH or --from-store", param_hint="--scenario")
+    if adopt is not None and not from_store:
+        raise typer.BadParameter("--adopt needs --from-store: a plan is adopted for the stored "
+                                 "organisation", param_hint="--adopt")
     from app.cli.simulate import scenario_file
     from app.services.optimiser import optimise_scenario, optimise_store
     from app.services.recorded import week_of
@@ -60,6 +71,8 @@ def optimise(
     except ScenarioError as exc:
         raise fail(str(exc)) from None
     doc = optimise_to_json(result)
+    if adopt is not None:
+        _adopt(engine, result, adopt, target)
     if as_json:
         typer.echo(json.dumps(doc))
         return
@@ -71,3 +84,21 @@ def optimise(
         typer.echo(f"  from week {choice.week}: {choice.item.label}{size} ({choice.cost:,.0f})")
     if not best.choices:
         typer.echo("  nothing on the menu helps within the budget")
+
+
+def _adopt(engine: Engine, result: OptimiseResult, name: str, target: float) -> None:
+    from app.services.plans import PlanNameTaken, adopt_optimised
+    from app.services.settings import get_settings
+    from app.services.words import money
+    from model.scenario import ScenarioError
+
+    best = result.best
+    description = (f"Recommended by the optimiser: {best.probability:.0%} chance of {target:.0%} by week "
+                   f"{result.request.by} for {money(best.cost, get_settings().currency)}")
+    try:
+        adopted = adopt_optimised(engine, result, name=name, description=description,
+                                  adopted_by="chasm optimise")
+    except (ScenarioError, PlanNameTaken, ValueError) as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"Adopted {adopted.plan.name!r}; the next forecast weighs it against the current plan.",
+               err=True)

@@ -238,3 +238,63 @@ def chasm_illustration(gap: float = 0.45) -> Layered:
     return (area + label).properties(height=150, title=alt.Title(
         "Pilots win the volunteers; rollouts must cross to the majority",
         subtitle="Rogers' adopter categories, with Moore's chasm after the early adopters"))
+
+
+def front_chart(front: pd.DataFrame, currency: str = "€") -> Layered:
+    """The optimiser's front: cost against chance of reaching the target by the deadline.
+
+    `front`: columns cost, chance, and recommended (bool).
+    """
+    points: alt.Chart = alt.Chart(front).mark_line(point=alt.OverlayMarkDef(size=70), color=BLUE).encode(
+        x=alt.X("cost:Q", title=f"Cost ({currency})", axis=alt.Axis(format=",.0f")),
+        y=_share("chance:Q", "Chance of reaching the target by the deadline (%)"),
+        tooltip=[alt.Tooltip("cost:Q", format=",.0f", title=f"Cost ({currency})"),
+                 alt.Tooltip("chance:Q", format=".0%", title="Chance")])
+    best: alt.Chart = alt.Chart(front[front["recommended"]]).mark_point(
+        size=260, shape="diamond", filled=True, color=VERMILION).encode(x="cost:Q", y="chance:Q")
+    return (points + best).properties(
+        title=alt.TitleParams("What each budget buys", subtitle="Plans no cheaper plan beats on chance; "
+                              "diamond: the recommended plan"), height=300)
+
+
+def plan_fan(share: pd.DataFrame, calendar: pd.DataFrame, target: float) -> Layered:
+    """A plan's forecast by date (mean and 80% band) with its calendar drawn on it.
+
+    `share`: columns date, mean, p10, p90; `calendar`: columns date, what.
+    """
+    base = alt.Chart(share).encode(x=alt.X("date:T", title="Week"))
+    band: alt.Chart = base.mark_area(opacity=0.3, color=BLUE).encode(
+        y=_share("p10:Q", "Active share of technicians (%)"), y2="p90:Q")
+    mean: alt.Chart = base.mark_line(color=BLUE, strokeWidth=2).encode(
+        y="mean:Q", tooltip=[alt.Tooltip("date:T", title="Week"), alt.Tooltip("mean:Q", format=".0%",
+                                                                                title="Expected")])
+    rules: alt.Chart = alt.Chart(calendar).mark_rule(color=GREEN, strokeDash=[3, 3]).encode(
+        x="date:T", tooltip=[alt.Tooltip("date:T", title="From"),
+                             alt.Tooltip("what:N", title="Intervention")])
+    labels: alt.Chart = alt.Chart(calendar).mark_text(angle=270, align="left", dx=-4, dy=-6, color=GREEN,
+                                                      fontSize=10).encode(x="date:T", y=alt.value(4),
+                                                                          text="what:N")
+    return (band + mean + rules + labels + target_rule(target)).properties(
+        title=alt.TitleParams("The recommended plan, week by week",
+                              subtitle="Line: expected share; band: 8 runs in 10; dashed green: when each "
+                                       "intervention starts"), height=340)
+
+
+def tornado(effects: pd.DataFrame) -> Layered:
+    """Which interventions matter: each one's effect in points with its 90% interval, largest on top.
+
+    `effects`: columns what, mean, p05, p95 (points).
+    """
+    order = effects.sort_values("mean", ascending=False)["what"].tolist()
+    y = alt.Y("what:N", sort=order, title=None, axis=alt.Axis(labelLimit=360))
+    bars: alt.Chart = alt.Chart(effects).mark_bar(color=BLUE, opacity=0.8).encode(
+        x=alt.X("mean:Q", title="Effect on the share at the deadline (points)"), y=y,
+        tooltip=[alt.Tooltip("what:N", title="Intervention"),
+                 alt.Tooltip("mean:Q", format="+.1f", title="Mean (pts)"),
+                 alt.Tooltip("p05:Q", format="+.1f", title="5% of worlds below (pts)"),
+                 alt.Tooltip("p95:Q", format="+.1f", title="5% of worlds above (pts)")])
+    whiskers: alt.Chart = alt.Chart(effects).mark_rule(color="#000000").encode(x="p05:Q", x2="p95:Q", y=y)
+    return (bars + whiskers).properties(
+        title=alt.TitleParams("Which levers matter", subtitle="Each intervention left out in turn, over "
+                              "what we do not know about the technicians; whiskers: 90% of plausible worlds"),
+        height=max(120, 40 * len(effects)))

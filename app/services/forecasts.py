@@ -158,14 +158,17 @@ def alternative_plans(engine: Engine, folder: Path | None = None,
                       costs: Costs | None = None) -> tuple[tuple[Plan, ...], list[SkippedPlan]]:
     """The organisation's alternative plans that can be forecast now, and why the others cannot.
 
-    Plans are the `*.toml` files of the plans folder (`CHASM_PLANS_DIR`, default `<data dir>/plans`;
-    the demo puts three there), read against the recorded scenario. A file that is not a valid plan,
-    a plan with an intervention in a week the data already covers, or a name already taken is left
-    out with its reason. `costs`: the organisation's (default: `Settings`).
+    Plans are the adopted ones (stored in the database: from the simulator, the optimiser or
+    `chasm plan adopt`), then the `*.toml` files of the plans folder (`CHASM_PLANS_DIR`, default
+    `<data dir>/plans`; the demo puts three there), read against the recorded scenario. A plan that is
+    not valid, one with an intervention in a week the data already covers, or a name already taken
+    is left out with its reason. `costs`: the organisation's (default: `Settings`).
 
     Returns:
-        The plans in file-name order, and the files left out with their reasons.
+        The adopted plans (oldest first) and the files (in name order), and those left out with
+        their reasons.
     """
+    from app.services.plans import adopted_plans
     from model.plan import CURRENT, load_plan
     from model.scenario import ScenarioError
 
@@ -173,8 +176,8 @@ def alternative_plans(engine: Engine, folder: Path | None = None,
     folder = folder or settings.store.resolved_plans_dir
     base, weeks = recorded_scenario(engine), len(observed_series(engine))
     costs = costs or settings.costs()
-    plans: list[Plan] = []
-    skipped = []
+    adopted, skipped = adopted_plans(engine, costs)
+    plans: list[Plan] = list(adopted)
     for path in sorted(folder.glob("*.toml")):
         try:
             plan = load_plan(path, base, costs)
@@ -190,9 +193,13 @@ def alternative_plans(engine: Engine, folder: Path | None = None,
     return tuple(plans), skipped
 
 
-def _inputs_version(folder: Path, settings: Settings) -> str:
-    """Changes whenever a plan file is added, removed or edited, or a forecast setting changes."""
+def _inputs_version(engine: Engine, folder: Path, settings: Settings) -> str:
+    """Changes whenever a plan is adopted or retired, a plan file is added, removed or edited, or a
+    forecast setting changes."""
+    from app.services.plans import adopted_version
+
     digest = hashlib.sha256(settings.forecast_inputs_json().encode())
+    digest.update(adopted_version(engine))
     for path in sorted(folder.glob("*.toml")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
@@ -217,7 +224,7 @@ def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick:
     """
     version = store.data_version(engine)
     settings = get_settings()
-    inputs_version = _inputs_version(settings.store.resolved_plans_dir, settings)
+    inputs_version = _inputs_version(engine, settings.store.resolved_plans_dir, settings)
     scopes: list[str | None] = [None]
     if facilities:
         scopes += sorted(weekly_metrics(engine)["facility"].unique())

@@ -17,8 +17,17 @@ from app.services.calibration import stored_calibration
 from app.services.recorded import observed_series, recorded_scenario
 from app.services.settings import get_settings
 from db import forecasts as store
-from model.optimise import MenuItem, OptimiseError, OptimiseResult, Request, load_menu, optimise
+from model.optimise import (
+    MenuItem,
+    OptimiseError,
+    OptimiseResult,
+    Request,
+    load_menu,
+    optimise,
+    plan_scenario,
+)
 from model.scenario import Scenario
+from model.whatif import PosteriorWhatIf, posterior_whatif
 
 DEFAULT_MENU = seed_data.path("plans", "menu.toml")
 
@@ -79,3 +88,18 @@ def optimise_store(engine: Engine, *, budget: float, target: float, by: int, fac
     request = Request(scenario, budget, target, by, weeks_recorded + 1, trials, runs, seed,
                       behaviour=calibration.behaviour(thetas))
     return optimise(request, menu(menu_path), progress=progress, cancelled=cancelled)
+
+
+def plan_drivers(engine: Engine, result: OptimiseResult, *, worlds: int = 40, seed: int = 0,
+                 facility: str | None = None) -> PosteriorWhatIf:
+    """Which of the recommended plan's interventions matter: each one's effect at the deadline,
+    left out in turn, over the stored calibration's posterior (the Plan page's tornado)."""
+    row = store.latest_calibration(engine, facility)
+    if row is None:
+        raise OptimiseError("no calibration is stored: calibrate first")
+    posterior = stored_calibration(row).posterior
+    scenario = plan_scenario(result, result.best)
+    thetas = posterior.draw(worlds, np.random.default_rng(seed))
+    return posterior_whatif(scenario, scenario.behaviour.with_draws(posterior.names, thetas), worlds,
+                            source="the stored organisation's calibration", weeks=result.request.by,
+                            seed=seed, effects_from=result.request.from_week)

@@ -6,7 +6,7 @@ No streamlit here: every function takes and returns plain values, so a notebook 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import tomli_w
+from sqlalchemy import Engine
 
 import seed_data
 from app.services.settings import Settings, get_settings
@@ -24,8 +25,10 @@ from model.scenario import (
     Scenario,
     ScenarioError,
     check_network,
+    intervention_to_dict,
     parse_toml,
     scenario_from_dict,
+    scenario_to_toml,
 )
 
 PRESETS = seed_data.path("scenarios")
@@ -70,6 +73,26 @@ ATTITUDES: dict[str, Lever] = {
     "fear_share": Lever("Share who fear being replaced", "Fear of replacement at the start: people avoid "
                         "a tool they think is training their successor.", 0.01),
 }
+
+
+TODAY = "Our organisation as it stands"
+
+
+def today_toml(engine: Engine, *, ahead: int = 26) -> tuple[str, int]:
+    """Today's organisation as a scenario: the stored headcount, the calibrated behaviour's defaults,
+    the intervention log as recorded, and `ahead` weeks beyond the last stored week.
+
+    Returns:
+        The scenario TOML and the number of recorded weeks (what is history).
+
+    Raises:
+        CalibrationError: nothing is stored yet.
+    """
+    from app.services.recorded import observed_series, recorded_scenario
+
+    weeks = len(observed_series(engine))
+    scenario = replace(recorded_scenario(engine), name=TODAY, weeks=weeks + ahead)
+    return scenario_to_toml(scenario), weeks
 
 
 def preset_names() -> list[str]:
@@ -129,10 +152,16 @@ class ScenarioForm:
     """The rest of the document (organisation, waves, behaviour), kept as loaded."""
 
 
-def form_from_toml(text: str) -> ScenarioForm:
-    """Split a scenario into the simulator's inputs (its edge-list path is checked on the way back)."""
+def form_from_toml(text: str, *, history_until: int = 0) -> ScenarioForm:
+    """Split a scenario into the simulator's inputs (its edge-list path is checked on the way back).
+
+    Champions launched up to `history_until` (what is recorded: today's organisation) and any after
+    the one the champions inputs show are kept as they are, so editing the champions never rewrites
+    history or drops a launch.
+    """
     doc = parse_toml(text)
     scenario = scenario_from_dict(doc)
+    kept: list[dict[str, Any]] = []
     levers = {k: getattr(scenario.levers, k) for k in LEVERS}
     attitudes = {k: getattr(scenario.organisation, k) for k in ATTITUDES}
     onboarding = {"mode": scenario.onboarding.mode, "hours": scenario.onboarding.hours}
@@ -142,9 +171,12 @@ def form_from_toml(text: str) -> ScenarioForm:
     rows = []
     for item in scenario.interventions:
         cost = item.cost
-        if item.champions is not None and champions["week"] == 0:
+        if item.champions is not None and champions["week"] == 0 and item.week > history_until:
             champions = {"count": item.champions.count, "strategy": item.champions.strategy,
                          "week": item.week, "cost": cost if not item.levers else 0.0}
+            cost = cost if item.levers else 0.0
+        elif item.champions is not None:
+            kept.append(intervention_to_dict(replace(item, levers={}, cost=0.0 if item.levers else cost)))
             cost = cost if item.levers else 0.0
         for key, value in item.levers.items():
             rows.append({"week": item.week, "change": key, "value": str(value), "label": item.label,
@@ -153,6 +185,8 @@ def form_from_toml(text: str) -> ScenarioForm:
     calendar = pd.DataFrame(rows, columns=list(CALENDAR_COLUMNS)).astype(
         {"week": "int64", "cost": "float64"})
     base = {k: v for k, v in doc.items() if k in ("organisation", "waves", "behaviour", "description")}
+    if kept:
+        base["kept_interventions"] = kept
     return ScenarioForm(scenario.name, scenario.weeks, levers, attitudes, onboarding, champions,
                         calendar, base)
 
@@ -207,7 +241,7 @@ def form_to_toml(form: ScenarioForm) -> str:
     doc["onboarding"] = dict(form.onboarding)
     if "waves" in form.base:
         doc["waves"] = form.base["waves"]
-    interventions = calendar_interventions(form.calendar)
+    interventions = calendar_interventions(form.calendar) + list(form.base.get("kept_interventions", []))
     champ = form.champions
     if champ["count"] > 0 and champ["week"] == 1:
         doc["champions"] = {"count": int(champ["count"]), "strategy": champ["strategy"]}

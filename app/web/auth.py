@@ -34,6 +34,7 @@ PAGES = (
     PageSpec("views/simulator.py", "Simulator", "simulator", "editor", ":material/tune:"),
     PageSpec("views/real_vs_simulated.py", "Real vs simulated", "real-vs-simulated", "editor",
              ":material/compare_arrows:"),
+    PageSpec("views/plan.py", "Plan", "plan", "editor", ":material/route:"),
     PageSpec("views/forecast.py", "Forecast", "forecast", "viewer", ":material/trending_up:"),
     PageSpec("views/admin.py", "Admin", "admin", "admin", ":material/admin_panel_settings:"),
 )

@@ -6,10 +6,38 @@ from db.saved_scenarios import saved_scenarios, scenario_toml
 from tests.app.conftest import click, signed_in, texts
 
 
-def _simulator(runs: int = 20):
+def _simulator(runs: int = 20, preset: str | None = "turnaround"):
+    """The simulator, with an example organisation loaded (preset None: as it opens, on today's)."""
     at = signed_in("editor", "simulator")
+    if preset is not None:
+        at.selectbox(key="sim_library_choice").select(f"Preset: {preset}").run()
+        click(at, "Load scenario")
     at.select_slider(key="sim_runs").set_value(runs).run()
     return at
+
+
+def test_it_opens_on_our_organisation_as_it_stands_and_adopts_champions_as_a_plan(engine):
+    from app.services.recorded import observed_series
+    from db.plans import adopted, retire
+
+    weeks = len(observed_series(engine))
+    at = _simulator(preset=None)
+    assert at.selectbox(key="sim_library_choice").value == "Our organisation as it stands"
+    assert at.session_state["sim_name"] == "Our organisation as it stands"
+    assert at.session_state["sim_weeks"] == weeks + 26
+    assert at.session_state["sim_champions_week"] == 0, "the recorded launch stays history"
+    at.number_input(key="sim_champions_count").set_value(6).run()
+    at.number_input(key="sim_champions_week").set_value(weeks + 2).run()
+    click(at, "Run simulation")
+    at.text_input(key="sim_adopt_name").input("Six more champions").run()
+    at.text_input(key="sim_adopt_description").input("Six more champions in two weeks").run()
+    click(at, "Adopt as plan")
+    assert texts(at.success) == [f"Adopted 'Six more champions': 1 intervention from week {weeks + 2}. The "
+                                 "next forecast weighs it against the current plan."]
+    [row] = adopted(engine)
+    assert (row.name, row.source, row.adopted_by) == ("Six more champions", "simulator", "erin")
+    assert "count = 6" in row.toml and "Go-live" not in row.toml  # only what happens after today
+    retire(engine, "Six more champions")
 
 
 def _charts(at) -> list[str]:

@@ -19,8 +19,8 @@ pytestmark = pytest.mark.browser
 
 MENUS = {
     "viewer": ["Tracker", "Forecast"],
-    "editor": ["Tracker", "Upload", "Simulator", "Real vs simulated", "Forecast"],
-    "admin": ["Tracker", "Upload", "Simulator", "Real vs simulated", "Forecast", "Admin"],
+    "editor": ["Tracker", "Upload", "Simulator", "Real vs simulated", "Plan", "Forecast"],
+    "admin": ["Tracker", "Upload", "Simulator", "Real vs simulated", "Plan", "Forecast", "Admin"],
 }
 PERCENT = re.compile(r"^\d{1,3}%$")
 
@@ -157,7 +157,7 @@ def test_editor_runs_a_simulation_and_compares_two_scenarios(app: App) -> None:
     app.main.get_by_text("1 of 4:").wait_for()
     app.wait_idle()
 
-    _choose(app, "Start from a preset or a saved scenario", "Preset: pilot")
+    _choose(app, "Start from", "Preset: pilot")
     app.main.get_by_role("button", name="Load scenario").click()
     app.main.get_by_text("Loaded pilot").wait_for()
     app.wait_idle()
@@ -166,7 +166,7 @@ def test_editor_runs_a_simulation_and_compares_two_scenarios(app: App) -> None:
     caption = app.main.get_by_text("2 of 4:")
     caption.wait_for()
     app.wait_idle()
-    assert "turnaround" in caption.inner_text() and "pilot" in caption.inner_text()
+    assert "Our organisation as it stands" in caption.inner_text() and "pilot" in caption.inner_text()
     assert app.charts_drawn(4) >= 4, "fan, small multiples, comparison and network charts"
     assert app.blank_charts() == []
     app.shoot("simulator")
@@ -176,10 +176,10 @@ def test_simulator_keeps_its_inputs_after_visiting_another_page(app: App) -> Non
     app.sign_in("editor")
     app.open("Simulator", "What-if simulator")
     name = app.main.get_by_label("Scenario name", exact=True)
-    assert name.input_value() == "turnaround"
+    assert name.input_value() == "Our organisation as it stands", "the simulator starts from today"
     app.open("Tracker", "Adoption tracker")
     app.open("Simulator", "What-if simulator")
-    assert name.input_value() == "turnaround", (
+    assert name.input_value() == "Our organisation as it stands", (
         "the simulator's inputs were reset after visiting another page (widget state dropped)")
     assert app.main.get_by_role("button", name="Run simulation").is_enabled()
 

@@ -13,10 +13,14 @@ STRATEGY_HELP = {"pilot": "the pilot's volunteers first", "degree": "the best-co
                  "random": "picked at random"}
 
 
-def load_into_state(text: str, source: str) -> None:
-    """Put a scenario's values into the widgets (a button callback: runs before the widgets)."""
-    form = form_from_toml(text)
+def load_into_state(text: str, source: str, *, history_until: int = 0) -> None:
+    """Put a scenario's values into the widgets (a button callback: runs before the widgets).
+
+    `history_until`: the recorded weeks of today's organisation (its launches stay as recorded).
+    """
+    form = form_from_toml(text, history_until=history_until)
     state = st.session_state
+    state["sim_history_until"] = history_until
     for key, value in {**form.levers, **form.attitudes}.items():
         state[f"sim_{key}"] = value
     state["sim_onboarding_mode"], state["sim_onboarding_hours"] = form.onboarding["mode"], \

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app.services.simulator import preset_names, preset_toml
+from app.services.simulator import TODAY, preset_names, preset_toml, today_toml
 from app.web import resources
 from app.web.components.sim_inputs import load_into_state
 from app.web.components.text import plain
@@ -12,9 +12,17 @@ from model.scenario import ScenarioError
 PRESET = "Preset: "
 
 
+def load_today() -> None:
+    """Load today's organisation (the stored one: headcount, intervention log, 26 weeks ahead)."""
+    text, weeks = today_toml(resources.engine())
+    load_into_state(text, TODAY, history_until=weeks)
+
+
 def _load(choice: str) -> None:
     try:
-        if choice.startswith(PRESET):
+        if choice == TODAY:
+            load_today()
+        elif choice.startswith(PRESET):
             name = choice.removeprefix(PRESET)
             load_into_state(preset_toml(name), f"preset {name}")
         else:
@@ -27,14 +35,20 @@ def _load(choice: str) -> None:
 
 def load_section() -> None:
     saved = resources.saved_scenarios()
-    options = [PRESET + n for n in preset_names()] + list(saved["name"])
+    today = [TODAY] if not resources.weekly_metrics().empty else []
+    options = today + [PRESET + n for n in preset_names()] + list(saved["name"])
     source = st.session_state.get("sim_source", "")
     current = (PRESET + source.removeprefix("preset ") if source.startswith("preset ")
                else source.removeprefix("saved scenario "))
+    if "sim_save_name" in st.session_state and st.session_state.get("sim_save_for") != source:
+        del st.session_state["sim_save_name"]  # "Save as" follows the scenario loaded
     if st.session_state.get("sim_library_choice") not in options:  # show what is being edited
         st.session_state["sim_library_choice"] = current if current in options else options[0]
     cols = st.columns([3, 1])
-    choice = cols[0].selectbox("Start from a preset or a saved scenario", options, key="sim_library_choice")
+    choice = cols[0].selectbox("Start from", options, key="sim_library_choice",
+                               help="Our organisation as it stands: the stored facilities' headcount and "
+                                    "the intervention log, 26 weeks beyond the last stored week. Presets "
+                                    "are example organisations.")
     cols[1].button("Load scenario", on_click=_load, args=(choice,), width="stretch")
     if notice := st.session_state.pop("sim_notice", None):
         getattr(st, notice[0])(plain(notice[1]))
@@ -44,6 +58,7 @@ def load_section() -> None:
 def save_section(text: str | None, user: str) -> None:
     st.subheader("Save or delete scenarios")
     cols = st.columns(2)
+    st.session_state["sim_save_for"] = st.session_state.get("sim_source")
     name = cols[0].text_input("Save as", value=st.session_state.get("sim_name", ""), key="sim_save_name")
     if cols[0].button("Save scenario", disabled=text is None) and text is not None:
         try:
@@ -70,3 +85,31 @@ def save_section(text: str | None, user: str) -> None:
         resources.clear_reads()
         st.session_state["sim_notice"] = ("success", f"Deleted scenario {doomed!r}.")
         st.rerun()
+
+
+def adopt_section(text: str | None, user: str) -> None:
+    """Adopt what this scenario does after the recorded weeks as a plan the forecast weighs."""
+    from app.services.plans import PlanNameTaken, adopt_scenario
+    from app.services.simulator import parse
+
+    st.subheader("Adopt as plan")
+    recorded = st.session_state.get("sim_history_until", 0)
+    if st.session_state.get("sim_source") != TODAY and not recorded:
+        st.caption("Adopting turns what this scenario does after the recorded weeks into a plan for our "
+                   "organisation. Start from \"Our organisation as it stands\" to plan from today.")
+    cols = st.columns([2, 3, 1])
+    name = cols[0].text_input("Plan name", key="sim_adopt_name")
+    description = cols[1].text_input("What it does, in a sentence", key="sim_adopt_description")
+    if cols[2].button("Adopt as plan", disabled=text is None or not name.strip(), width="stretch",
+                      help="The nightly forecast weighs it against the current plan; leadership sees it "
+                           "on the Forecast page.") and text is not None:
+        try:
+            adopted = adopt_scenario(resources.engine(), parse(text)[0], name=name.strip(),
+                                     description=description.strip(), adopted_by=user)
+        except (ScenarioError, PlanNameTaken, ValueError) as error:
+            st.error(f"Not adopted: {plain(error)}.")
+        else:
+            count = len(adopted.plan.interventions)
+            st.success(plain(f"Adopted {adopted.plan.name!r}: {count} intervention{'s' * (count != 1)} from "
+                             f"week {adopted.first_week}. The next forecast weighs it against the current "
+                             "plan."))

@@ -5,7 +5,7 @@ import streamlit as st
 from app.services.simulator import check_simulation, form_to_toml, preset_toml
 from app.web import resources
 from app.web.components.sim_inputs import gather, load_into_state
-from app.web.components.sim_library import load_section, save_section
+from app.web.components.sim_library import adopt_section, load_section, load_today, save_section
 from app.web.components.sim_results import results
 from app.web.components.text import plain
 from model.scenario import ScenarioError
@@ -15,10 +15,14 @@ st.title("What-if simulator")
 st.caption("Agent-based model of the technicians: change what the organisation controls and see the "
            "range of outcomes across many simulated runs.")
 if "sim_source" not in st.session_state:
-    load_into_state(preset_toml("turnaround"), "preset turnaround")
+    if resources.weekly_metrics().empty:
+        load_into_state(preset_toml("turnaround"), "preset turnaround")
+    else:
+        load_today()
 elif "sim_name" not in st.session_state and "sim_text" in st.session_state:
     # Streamlit forgets widget values when another page was shown: restore the last inputs.
-    load_into_state(st.session_state["sim_text"], st.session_state["sim_source"])
+    load_into_state(st.session_state["sim_text"], st.session_state["sim_source"],
+                    history_until=st.session_state.get("sim_history_until", 0))
 
 load_section()
 form = gather()
@@ -55,3 +59,4 @@ else:
         st.warning("The inputs changed since this run: press Run simulation to see their effect.")
     results(run)
 save_section(text, account.name)
+adopt_section(text, account.name)
