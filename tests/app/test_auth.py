@@ -13,7 +13,8 @@ MENUS = {
     "editor": ["Tracker", "Upload", "Simulator", "Real vs simulated", "Plan", "Forecast"],
     "admin": ["Tracker", "Upload", "Simulator", "Real vs simulated", "Plan", "Forecast", "Admin"],
 }
-REFUSED = {"viewer": ["upload", "simulator", "real_vs_simulated", "plan", "admin"], "editor": ["admin"], "admin": []}
+REFUSED = {"viewer": ["upload", "simulator", "real_vs_simulated", "plan", "admin"], "editor": ["admin"],
+           "admin": []}
 
 
 def _sign_in(name: str, password: str) -> AppTest:
