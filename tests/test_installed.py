@@ -40,7 +40,8 @@ SHIPPED = ("app/web/main.py", "app/cli/__init__.py", "db/migrations/env.py", "db
            "seed_data/scenarios/rollout.toml", "seed_data/demo/facility_weeks.csv",
            "seed_data/demo/technician_weeks.csv", "seed_data/demo/interventions.csv",
            "seed_data/demo/plans/open_the_ai.toml", "seed_data/demo/examples/upload_clean.csv",
-           "seed_data/reference/SOURCES.md", "seed_data/reference/ckm_medical_innovation_edges.csv")
+           "seed_data/reference/SOURCES.md", "seed_data/reference/ckm_medical_innovation_edges.csv",
+           "seed_data/plans/menu.toml", "seed_data/posteriors/seed_case.json")
 ADMIN_PASSWORD = "installed-test-pass-1"
 
 
@@ -119,6 +120,9 @@ def test_installed_chasm_simulates_a_preset_by_name(chasm, env):
     doc = json.loads(out)
     assert doc["scenario"] == "rollout" and doc["runs"] == 10
     assert len(doc["overall"]["active_share"]["mean"]) == len(doc["weeks"])
+    over = _run([str(chasm), "simulate", "turnaround", "--runs", "10", "--posterior", "seed", "--json"],
+                timeout=300, cwd="/", env=env).stdout
+    assert len(json.loads(over)["posterior"]["lever_effects"]) == 5  # the seed case's posterior ships
 
 
 def test_installed_chasm_builds_the_store_loads_the_demo_and_reads_it(chasm, env):
