@@ -107,14 +107,10 @@ def simulate(
 def _over_posterior(spec: Scenario, which: str, *, runs: int, weeks: int | None, seed: int,
                     population: Population | None) -> PosteriorWhatIf:
     from app.cli.common import open_store
-    from app.services.whatif import AUTO, SEED, WhatIfError, posterior_source, simulate_over_posterior
+    from app.services.whatif import WhatIfError, needs_store, posterior_source, simulate_over_posterior
 
     try:
-        engine = None if which in (AUTO, SEED) else open_store()
-        if which == AUTO:
-            from app.services.whatif import _store_exists
-
-            engine = open_store() if _store_exists() else None
+        engine = open_store() if needs_store(which) else None
         source = posterior_source(which, engine)
     except WhatIfError as exc:
         raise fail(str(exc)) from None

@@ -90,6 +90,11 @@ def optimise_store(engine: Engine, *, budget: float, target: float, by: int, fac
     return optimise(request, menu(menu_path), progress=progress, cancelled=cancelled)
 
 
+def has_calibration(engine: Engine, facility: str | None = None) -> bool:
+    """Whether the optimiser can plan from the store (a calibration is stored for the scope)."""
+    return store.latest_calibration(engine, facility) is not None
+
+
 def plan_drivers(engine: Engine, result: OptimiseResult, *, worlds: int = 40, seed: int = 0,
                  facility: str | None = None) -> PosteriorWhatIf:
     """Which of the recommended plan's interventions matter: each one's effect at the deadline,

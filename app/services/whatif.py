@@ -53,14 +53,21 @@ def _stored(engine: Engine, facility: str | None) -> Source | None:
                   f"the stored organisation's calibration ({scope}, {len(row['observed'])} weeks of data)")
 
 
-def _store_exists() -> bool:
+def store_exists() -> bool:
     """Whether there is a store to look in, without creating one (a fresh SQLite file would be)."""
     settings = get_settings().store
     return settings.database_url is not None or Path(settings.data_dir / "chasm.db").exists()
 
 
+def needs_store(which: str) -> bool:
+    """Whether `posterior_source(which, ...)` reads the store (AUTO only when there is one)."""
+    return which != SEED and (which != AUTO or store_exists())
+
+
 def posterior_source(which: str, engine: Engine | None) -> Source:
     """The posterior `--posterior` names: AUTO, ALL, SEED or a stored facility's name.
+
+    `engine`: the store's, or None when `needs_store(which)` is False.
 
     Raises:
         WhatIfError: no calibration is stored for that scope, or no facility has that name.
@@ -68,7 +75,7 @@ def posterior_source(which: str, engine: Engine | None) -> Source:
     if which == SEED:
         return Source(seed_posterior(), SEED_WORDS)
     if which == AUTO:
-        found = _stored(engine, None) if engine is not None and _store_exists() else None
+        found = _stored(engine, None) if engine is not None else None
         return found or Source(seed_posterior(), SEED_WORDS)
     if engine is None:
         raise WhatIfError(f"--posterior {which}: there is no store to read a calibration from")

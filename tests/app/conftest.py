@@ -79,3 +79,17 @@ def click(at: AppTest, label: str) -> AppTest:
     button.click().run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+@pytest.fixture()
+def demo_store(tmp_path, monkeypatch):
+    """A demo store of the test's own (the shared one stays as the pages' tests expect it)."""
+    from db.demo import prepare_first_start
+    from db.engine import get_engine
+
+    monkeypatch.setenv("CHASM_DATABASE_URL", f"sqlite:///{tmp_path / 'own.db'}")
+    monkeypatch.setenv("CHASM_PLANS_DIR", str(tmp_path / "plans"))
+    own = get_engine()
+    prepare_first_start(own)
+    yield own
+    own.dispose()

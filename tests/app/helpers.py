@@ -54,3 +54,18 @@ def forecast_doc(*, weeks: int = 20, horizon: int = 8, facility=None) -> Forecas
                  "average and 80% of outcomes fell inside its 80% band.",
         posterior=PosteriorSummary(mean={"base_utility": 0.1}, interval90={"base_utility": (0.0, 0.2)}),
     )
+
+
+def store_seed_calibration(engine, observed_weeks: int | None = None) -> int:
+    """Store the seed case's posterior as the organisation's calibration (fast, through db/), fitted
+    to `observed_weeks` weeks (default: all recorded); returns the number of recorded weeks."""
+    from app.services.recorded import observed_series, recorded_scenario
+    from db import forecasts as store
+    from model.scenario import scenario_to_toml
+    from model.seedcase import seed_posterior
+
+    weeks = len(observed_series(engine))
+    store.store_calibration(engine, facility=None, data_version=store.data_version(engine),
+                            observed=[0.4] * (observed_weeks or weeks), posterior=seed_posterior().to_dict(),
+                            scenario_toml=scenario_to_toml(recorded_scenario(engine)), seconds=1.0)
+    return weeks

@@ -4,22 +4,16 @@ import pytest
 from sqlalchemy import delete
 
 from tests.app.conftest import click, signed_in, texts
+from tests.app.helpers import store_seed_calibration
 
 
 @pytest.fixture()
 def calibrated(engine):
     """A stored calibration (the seed case's posterior as the organisation's), removed afterwards:
     the other pages' tests need the shared store uncalibrated."""
-    from app.services.recorded import observed_series, recorded_scenario
-    from db import forecasts as store
     from db.models import Calibration
-    from model.scenario import scenario_to_toml
-    from model.seedcase import seed_posterior
 
-    weeks = len(observed_series(engine))
-    store.store_calibration(engine, facility=None, data_version=store.data_version(engine),
-                            observed=[0.4] * weeks, posterior=seed_posterior().to_dict(),
-                            scenario_toml=scenario_to_toml(recorded_scenario(engine)), seconds=1.0)
+    weeks = store_seed_calibration(engine)
     yield weeks
     with engine.begin() as conn:
         conn.execute(delete(Calibration))

@@ -2,27 +2,15 @@
 
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 from app.cli import _register_commands, app
+from tests.app.helpers import store_seed_calibration
 
 _register_commands()
 runner = CliRunner()
 
 
-@pytest.fixture()
-def demo_store(tmp_path, monkeypatch):
-    """A store of its own (the shared one stays as the pages' tests expect it)."""
-    from db.demo import prepare_first_start
-    from db.engine import get_engine
-
-    monkeypatch.setenv("CHASM_DATABASE_URL", f"sqlite:///{tmp_path / 'own.db'}")
-    monkeypatch.setenv("CHASM_PLANS_DIR", str(tmp_path / "plans"))
-    engine = get_engine()
-    prepare_first_start(engine)
-    yield engine
-    engine.dispose()
 
 
 def weeks_recorded(engine) -> int:
@@ -105,15 +93,7 @@ def test_refusals_name_the_file_and_what_is_wrong(demo_store, tmp_path):
 
 
 def test_optimise_from_the_store_adopts_its_recommendation(demo_store):
-    from app.services.recorded import recorded_scenario
-    from db import forecasts as store
-    from model.scenario import scenario_to_toml
-    from model.seedcase import seed_posterior
-
-    weeks = weeks_recorded(demo_store)
-    store.store_calibration(demo_store, facility=None, data_version=store.data_version(demo_store),
-                            observed=[0.4] * weeks, posterior=seed_posterior().to_dict(),
-                            scenario_toml=scenario_to_toml(recorded_scenario(demo_store)), seconds=1.0)
+    weeks = store_seed_calibration(demo_store)
     refused = runner.invoke(app, ["optimise", "--scenario", "rollout", "--budget", "1", "--target", "0.5",
                                   "--by", "52", "--adopt", "x"])
     assert refused.exit_code == 2 and "--adopt needs --from-store" in refused.output

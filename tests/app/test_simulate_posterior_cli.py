@@ -2,11 +2,11 @@
 
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 from app.cli import _register_commands, app, with_optional_values
 from app.services.whatif import SEED_WORDS
+from tests.app.helpers import store_seed_calibration
 
 _register_commands()
 runner = CliRunner()
@@ -51,17 +51,6 @@ def test_in_words(tmp_path, monkeypatch):
     assert "no interventions on the calendar by then, so no effects to compare" in plain.stdout
 
 
-@pytest.fixture()
-def demo_store(tmp_path, monkeypatch):
-    from db.demo import prepare_first_start
-    from db.engine import get_engine
-
-    monkeypatch.setenv("CHASM_DATABASE_URL", f"sqlite:///{tmp_path / 'own.db'}")
-    monkeypatch.setenv("CHASM_PLANS_DIR", str(tmp_path / "plans"))
-    engine = get_engine()
-    prepare_first_start(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_refusals_name_what_is_missing(demo_store):
@@ -83,15 +72,7 @@ def test_refusals_name_what_is_missing(demo_store):
 
 
 def test_over_the_stored_calibration(demo_store):
-    from app.services.recorded import recorded_scenario
-    from db import forecasts as store
-    from model.scenario import scenario_to_toml
-    from model.seedcase import seed_posterior
-
-    # A stored posterior (the seed case's sample, stored as a calibration row): read back from the store.
-    store.store_calibration(demo_store, facility=None, data_version=store.data_version(demo_store),
-                            observed=[0.4] * 20, posterior=seed_posterior().to_dict(),
-                            scenario_toml=scenario_to_toml(recorded_scenario(demo_store)), seconds=1.0)
+    store_seed_calibration(demo_store, observed_weeks=20)  # a stored posterior, read back from the store
     for args in (["--posterior", "all"], ["--posterior"]):
         args = with_optional_values(["simulate", "turnaround", "--runs", "10", *args, "--json"])
         out = runner.invoke(app, args)

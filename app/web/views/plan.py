@@ -6,7 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from app.services import charts
-from app.services.optimiser import ensure_menu, menu, menu_file, optimise_store, plan_drivers
+from app.services.optimiser import (
+    ensure_menu,
+    has_calibration,
+    menu,
+    menu_file,
+    optimise_store,
+    plan_drivers,
+)
 from app.services.settings import get_settings
 from app.services.words import day, money, points, share, week_date
 from app.web import resources
@@ -63,9 +70,7 @@ with st.expander("Edit the menu"):
 
 # ------------------------------------------------------------------------------------------ search
 st.subheader("Find the best plan")
-from db import forecasts as stored  # noqa: E402
-
-if stored.latest_calibration(resources.engine()) is None:
+if not has_calibration(resources.engine()):
     st.info("The optimiser needs the model fitted to our data first (a minute or two).")
     if st.button("Fit the model to our data now", type="primary"):
         from app.services.calibration import calibrate_store
