@@ -4,13 +4,12 @@ import json
 
 from typer.testing import CliRunner
 
+import seed_data
 from app.cli import _register_commands, app
 from tests.app.helpers import store_seed_calibration
 
 _register_commands()
 runner = CliRunner()
-
-
 
 
 def weeks_recorded(engine) -> int:
@@ -80,7 +79,7 @@ def test_refusals_name_the_file_and_what_is_wrong(demo_store, tmp_path):
     assert out.exit_code == 1 and out.stdout == ""
     assert out.stderr.strip() == (f"error: {past}: plan 'Too late': interventions[1].week = 3 is in the past "
                                   f"(the data runs to week {weeks}); plan from week {weeks + 1}")
-    nothing = runner.invoke(app, ["plan", "adopt", "seed_data/scenarios/rollout.toml"])
+    nothing = runner.invoke(app, ["plan", "adopt", str(seed_data.path("scenarios", "rollout.toml"))])
     assert nothing.exit_code == 1
     assert nothing.stderr.strip() == (f"error: rollout: no intervention after week {weeks} (the data runs "
                                       f"to week {weeks}), so there is no plan to adopt; add one from week "
