@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import secrets
 from collections.abc import Iterator
@@ -128,6 +129,20 @@ def must_change_password(engine: Engine, name: str) -> bool:
     with engine.connect() as conn:
         query = select(col(User.must_change_password)).where(col(User.name) == name)
         return bool(conn.execute(query).scalar())
+
+
+def session_stamp(engine: Engine, name: str) -> tuple[str, str] | None:
+    """The account's role and a stamp that changes whenever its password does, or None.
+
+    The stamp is a fingerprint of the password hash (not the hash). A remembered browser session is
+    signed with it, so a new password ends every such session; None: there is no such account.
+    """
+    with engine.connect() as conn:
+        row = conn.execute(select(col(User.role), col(User.password_hash))
+                           .where(col(User.name) == name)).first()
+    if row is None:
+        return None
+    return row.role, hashlib.sha256(row.password_hash.encode()).hexdigest()[:32]
 
 
 def role_of(engine: Engine, name: str) -> str | None:

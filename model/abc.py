@@ -69,7 +69,8 @@ class Posterior:
 
 def abc_smc(distance: Simulator, priors: dict[str, tuple[float, float]], *, particles: int = 300,
             generations: int = 6, batch: int = 1000, quantile: float = 0.5,
-            rng: np.random.Generator, max_simulations: int = 40_000, tolerance: float = 0.0) -> Posterior:
+            rng: np.random.Generator, max_simulations: int = 40_000, tolerance: float = 0.0,
+            progress: Callable[[int, int], None] | None = None) -> Posterior:
     """Run ABC-SMC with uniform priors.
 
     Args:
@@ -83,6 +84,8 @@ def abc_smc(distance: Simulator, priors: dict[str, tuple[float, float]], *, part
         max_simulations: stop early rather than exceed this many simulations.
         tolerance: the smallest tolerance worth reaching (e.g. the data's own sampling noise): once a
             generation reaches it, the sample is final; closer fits would fit the noise.
+        progress: called after every simulated batch with the simulations run so far and the
+            budget (`max_simulations`, an upper bound: a fit often stops before it).
 
     Returns:
         The final generation's weighted particles.
@@ -96,6 +99,8 @@ def abc_smc(distance: Simulator, priors: dict[str, tuple[float, float]], *, part
     theta, dist = theta[keep], dist[keep]
     weights = np.full(particles, 1.0 / particles)
     epsilons, sims = [float(dist.max())], max(batch, particles)
+    if progress is not None:
+        progress(sims, max_simulations)
     for _ in range(generations):
         if epsilons[-1] <= tolerance:
             break
@@ -112,6 +117,8 @@ def abc_smc(distance: Simulator, priors: dict[str, tuple[float, float]], *, part
                 continue
             d = distance(proposal, int(rng.integers(2**31)))
             sims += len(proposal)
+            if progress is not None:
+                progress(min(sims, max_simulations), max_simulations)
             ok = d <= eps
             acc_t.append(proposal[ok])
             acc_d.append(d[ok])

@@ -36,6 +36,7 @@ the two read differently into what champions or a fix will do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -191,7 +192,8 @@ def calibrate(scenario: Scenario, observed: np.ndarray, *, observable: str = "ac
               priors: dict[str, tuple[float, float]] | None = None, particles: int = 200,
               generations: int = 10, batch: int = 1000, seed: int = 0,
               max_simulations: int = 16_000, executor: Executor | None = None,
-              churn: np.ndarray | None = None) -> Calibration:
+              churn: np.ndarray | None = None,
+              progress: Callable[[int, int], None] | None = None) -> Calibration:
     """Fit the behavioural parameters to an observed weekly series with ABC-SMC.
 
     Args:
@@ -208,6 +210,7 @@ def calibrate(scenario: Scenario, observed: np.ndarray, *, observable: str = "ac
         executor: where batches run (this process, a local pool, Dask); same result for a seed.
         churn: the observed weekly lapse rate (share of last week's users who did not use it),
             one per week of `observed`, NaN where unknown; matched too when given.
+        progress: called with (simulations so far, the budget) after every batch (`abc_smc`).
 
     Returns:
         The calibration, with its weighted posterior sample.
@@ -228,5 +231,5 @@ def calibrate(scenario: Scenario, observed: np.ndarray, *, observable: str = "ac
         return chunked_map(work, thetas, sim_seed, executor)
 
     posterior = abc_smc(distance, priors, particles=particles, generations=generations,
-                        batch=batch, rng=rng, max_simulations=max_simulations)
+                        batch=batch, rng=rng, max_simulations=max_simulations, progress=progress)
     return Calibration(scenario, y, observable, posterior, c)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,14 +17,17 @@ from model.forecast import forecast_plans
 
 
 def backtest(engine: Engine, *, facility: str | None = None, horizon: int = 8, step: int = 8,
-             first: int = 16, seed: int = 0) -> BacktestResult:
-    """Rolling-origin backtest of the model and of Bass on the stored series: MAE and 80% coverage."""
+             first: int = 16, seed: int = 0,
+             progress: Callable[[int, int], None] | None = None) -> BacktestResult:
+    """Rolling-origin backtest of the model and of Bass on the stored series: MAE and 80% coverage.
+
+    `progress` is called with (origins tested, origins) after each one."""
     y = observed_series(engine, facility)["active_share"].to_numpy()
     scenario = recorded_scenario(engine, facility)
     errors: dict[str, list[NDArray[np.floating[Any]]]] = {"model": [], "bass": []}
     inside: dict[str, list[NDArray[np.bool_]]] = {"model": [], "bass": []}
     origins = list(range(first, len(y) - 1, step))
-    for origin in origins:
+    for done, origin in enumerate(origins, start=1):
         h = min(horizon, len(y) - origin)
         held = y[origin:origin + h]
         cal = calibrate(scenario, y[:origin], seed=seed, particles=100, generations=3,
@@ -34,6 +38,8 @@ def backtest(engine: Engine, *, facility: str | None = None, horizon: int = 8, s
         bass = fit_bass(y[:origin]).forecast(h)
         errors["bass"].append(np.abs(bass["mean"] - held))
         inside["bass"].append((held >= bass["lo_80"]) & (held <= bass["hi_80"]))
+        if progress is not None:
+            progress(done, len(origins))
     scores = {method: MethodScore(
         mae=float(np.concatenate(errors[method]).mean()) if origins else None,
         coverage80=float(np.concatenate(inside[method]).mean()) if origins else None,

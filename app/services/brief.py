@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from typing import Any
 
 import matplotlib
 
@@ -14,11 +15,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from fpdf import FPDF  # noqa: E402
+from matplotlib.dates import DateFormatter  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from app.services.charts import OKABE_ITO, VERMILION  # noqa: E402
 from app.services.documents import ForecastDocument  # noqa: E402
-from app.services.words import day, money  # noqa: E402
+from app.services.words import day, money, points  # noqa: E402
 
 TITLE = "Chasm adoption forecast"
 
@@ -34,12 +36,14 @@ def plan_table(doc: ForecastDocument) -> pd.DataFrame:
     rows = []
     for plan in doc.plans:
         week = plan.expected_week_of_target
+        reached = None if week is None else doc.date_of(round(week))
         rows.append({
             "Plan": plan.plan,
             "What it does": plan.description,
-            f"Chance of {doc.target:.0%} by week {doc.target_week}": plan.probability_of_target,
-            f"Expected at week {doc.horizon_week}": plan.expected_at_horizon,
-            "Expected week of target": None if week is None else round(week),
+            f"Chance of {doc.target:.0%} by {when(doc, doc.target_week)}": plan.probability_of_target,
+            f"Expected on {when(doc, doc.horizon_week)}": plan.expected_at_horizon,
+            "Expected to reach the target": ("not within the forecast" if week is None else
+                                             day(reached) if reached else f"week {round(week)}"),
             "Cost": plan.cost or 0.0,
             "Downtime hours saved": plan.downtime_hours_saved or 0.0,
             "Downtime saving": plan.downtime_saving or 0.0,
@@ -47,7 +51,8 @@ def plan_table(doc: ForecastDocument) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _when(doc: ForecastDocument, week: int) -> str:
+def when(doc: ForecastDocument, week: int) -> str:
+    """A rollout week as its date ("13 July 2026"), or "week 28" when the document has no calendar."""
     when = doc.date_of(week)
     return f"week {week}" if when is None else day(when)
 
@@ -55,42 +60,73 @@ def _when(doc: ForecastDocument, week: int) -> str:
 def headline(doc: ForecastDocument, *, currency: str = "€") -> list[str]:
     """Three or four plain sentences: where adoption is, where each plan takes it, how sure we are."""
     share, week_start = current_share(doc)
-    when = f" (week of {day(week_start)})" if week_start else ""
-    lines = [f"Today {share:.0%} of technicians use the tool{when}; the target is "
-             f"{doc.target:.0%} by {_when(doc, doc.target_week)}, held for at least a month."]
+    latest = f" (week of {day(week_start)})" if week_start else ""
+    lines = [f"Today {share:.0%} of technicians use the tool{latest}; the target is "
+             f"{doc.target:.0%} by {when(doc, doc.target_week)}, held for at least a month."]
     plans = doc.plans
     if plans:
         now = plans[0]
         name = "" if now.plan == "current plan" else f" ({now.plan})"
         band = now.bands
+        spend = f", costing {money(now.cost, currency)}" if now.cost else ""
         lines.append(f"On the current plan{name} the chance of getting there in time is "
-                     f"{now.probability_of_target:.0%}. "
-                     f"By {_when(doc, doc.horizon_week)} the expected level is "
+                     f"{now.probability_of_target:.0%}{spend}. "
+                     f"By {when(doc, doc.horizon_week)} the expected level is "
                      f"{now.expected_at_horizon:.0%} (8 runs in 10 between {band.p10[-1]:.0%} and "
                      f"{band.p90[-1]:.0%}).")
-        if len(plans) > 1:
-            best = max(plans[1:], key=lambda p: p.probability_of_target)
-            lines.append(f"Best alternative: {best.plan}, {best.probability_of_target:.0%} chance, "
-                         f"costing {money(best.cost or 0, currency)} and saving "
-                         f"{best.downtime_hours_saved or 0:,.0f}"
-                         f" hours of unplanned downtime.")
+        lines += recommendation(doc, currency=currency)
     if doc.sentence:
         lines.append(doc.sentence)
+    return lines
+
+
+def recommendation(doc: ForecastDocument, *, currency: str = "€") -> list[str]:
+    """The recommended plan beside the current one, in one sentence, and why, in another (none without
+    alternatives)."""
+    plans = doc.plans
+    if len(plans) < 2:
+        return []
+    best = doc.recommendation()
+    by = when(doc, doc.target_week)
+    if best is None:
+        top = max(plans[1:], key=lambda p: p.probability_of_target)
+        return [f"No alternative beats the current plan: the best, {top.plan}, has a "
+                f"{top.probability_of_target:.0%} chance, costing {money(top.cost or 0, currency)}."]
+    lines = [f"We recommend {best.plan}: a {best.probability_of_target:.0%} chance of reaching "
+             f"{doc.target:.0%} by {by} (against {plans[0].probability_of_target:.0%} on the current plan), "
+             f"costing {money(best.cost or 0, currency)} and saving {best.downtime_hours_saved or 0:,.0f} "
+             "hours of unplanned downtime."]
+    helping = [d for d in best.drivers if d.mean > 0.0005]
+    if len(helping) >= 2:
+        first, second = helping[:2]
+        lines.append(f"Why: {first.label} matters most ({points(first.mean)} of adoption by {by}), then "
+                     f"{second.label} ({points(second.mean)}).")
+    elif helping:
+        lines.append(f"Why: {helping[0].label} does most of it ({points(helping[0].mean)} of adoption "
+                     f"by {by}).")
     return lines
 
 
 def chart_png(doc: ForecastDocument, *, dpi: int = 150) -> bytes:
     """The forecast fan (observed, then each plan's 80%/95% bands and median) as a PNG."""
     fig, ax = plt.subplots(figsize=(8, 4.2), dpi=dpi)
-    ax.plot(doc.observed.week, doc.observed.active_share, color="black", lw=2, label="Observed")
+    dated = bool(doc.observed.week_start)
+
+    def x(weeks: list[int]) -> list[Any]:
+        return [doc.date_of(w) for w in weeks] if dated else list(weeks)
+
+    ax.plot(x(doc.observed.week), doc.observed.active_share, color="black", lw=2, label="Observed")
     for colour, plan in zip(OKABE_ITO, doc.plans, strict=False):
         b = plan.bands
-        ax.fill_between(b.week, b.p025, b.p975, color=colour, alpha=0.15, lw=0)
-        ax.fill_between(b.week, b.p10, b.p90, color=colour, alpha=0.3, lw=0)
-        ax.plot(b.week, b.p50, color=colour, lw=2, ls="--", label=f"{plan.plan} (median)")
+        ax.fill_between(x(b.week), b.p025, b.p975, color=colour, alpha=0.15, lw=0)
+        ax.fill_between(x(b.week), b.p10, b.p90, color=colour, alpha=0.3, lw=0)
+        ax.plot(x(b.week), b.p50, color=colour, lw=2, ls="--", label=f"{plan.plan} (median)")
     ax.axhline(doc.target, color=VERMILION, ls=":", lw=1.5, label=f"Target {doc.target:.0%}")
     ax.set(title="Adoption so far and forecast (bands: 80% and 95% of runs)",
-           xlabel="Week since rollout start", ylabel="Active share of technicians", ylim=(0, 1))
+           xlabel="Week" if dated else "Week since rollout start", ylabel="Active share of technicians",
+           ylim=(0, 1))
+    if dated:
+        ax.xaxis.set_major_formatter(DateFormatter("%b %Y"))  # type: ignore[no-untyped-call]
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
@@ -141,7 +177,7 @@ def brief_pdf(doc: ForecastDocument, *, today: date | None = None, currency: str
 
 
 def _plans(pdf: FPDF, doc: ForecastDocument, currency: str) -> None:
-    headers = ["Plan", f"Chance of {doc.target:.0%}", f"By {_when(doc, doc.horizon_week)}", "Cost",
+    headers = ["Plan", f"Chance of {doc.target:.0%}", f"By {when(doc, doc.horizon_week)}", "Cost",
                "Downtime h saved"]
     widths = [70, 30, 30, 30, pdf.epw - 160]
     pdf.set_font("Helvetica", "B", 9)

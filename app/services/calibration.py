@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, TypedDict
 
 import numpy as np
@@ -42,11 +43,13 @@ def executor_from_env() -> Executor:
 
 
 def calibrate_store(engine: Engine, *, facility: str | None = None, until: int | None = None,
-                    seed: int = 0, quick: bool = False) -> tuple[int, Calibration]:
+                    seed: int = 0, quick: bool = False,
+                    progress: Callable[[int, int], None] | None = None) -> tuple[int, Calibration]:
     """Fit the model to the stored series (up to week `until`) and store the posterior.
 
     The fit matches the weekly active share and, where technician-weeks are stored, the weekly
-    lapse rate too (`observed_churn`); `quick` is a small budget for tests and previews.
+    lapse rate too (`observed_churn`); `quick` is a small budget for tests and previews; `progress` is
+    called with (simulations so far, the budget) as the fit goes (a page's progress bar).
 
     Returns:
         The stored calibration's id and the calibration.
@@ -58,7 +61,7 @@ def calibrate_store(engine: Engine, *, facility: str | None = None, until: int |
     start = time.perf_counter()
     settings: _Budget = {"particles": 120, "generations": 3, "max_simulations": 5000} if quick else {}
     cal = calibrate(scenario, y, seed=seed, executor=executor_from_env(),
-                    churn=None if churn is None else churn[: y.size], **settings)
+                    churn=None if churn is None else churn[: y.size], progress=progress, **settings)
     cal_id = store.store_calibration(
         engine, facility=facility, data_version=store.data_version(engine), observed=y.tolist(),
         posterior=cal.posterior.to_dict(), scenario_toml=scenario_to_toml(scenario),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import altair as alt
 import pandas as pd
 
@@ -185,24 +187,36 @@ def network_chart(nodes: pd.DataFrame, edges: pd.DataFrame, title: str) -> Layer
     return (links + dots).properties(title=title, height=420)
 
 
+def _dated(frame: pd.DataFrame, doc: ForecastDocument) -> pd.DataFrame:
+    """The frame with a `date` column: the Monday that starts each rollout week."""
+    first = doc.date_of(1)
+    if first is None:
+        return frame
+    return frame.assign(date=pd.to_datetime([first + timedelta(weeks=int(w) - 1) for w in frame["week"]]))
+
+
 def forecast_chart(doc: ForecastDocument) -> Layered:
-    """Observed adoption, then each plan's 80% and 95% bands and median to the horizon."""
+    """Observed adoption, then each plan's 80% and 95% bands and median to the horizon, against dates
+    (weeks since rollout start when the document has no calendar)."""
     observed = pd.DataFrame(doc.observed.model_dump(mode="json"))
+    dated = bool(doc.observed.week_start)
+    x, when = ("date:T", alt.Tooltip("date:T", title="Week of", format="%d %b %Y")) if dated else \
+        ("week:Q", alt.Tooltip("week:Q", title="Week"))
     plans = doc.plans
     names = [p.plan for p in plans]
     colour = alt.Scale(domain=["Observed", *names], range=["#000000", *OKABE_ITO[:len(names)]])
-    layers = [alt.Chart(observed.assign(series="Observed")).mark_line(strokeWidth=2).encode(
-        x=alt.X("week:Q", title="Week since rollout start"),
+    layers = [alt.Chart(_dated(observed, doc).assign(series="Observed")).mark_line(strokeWidth=2).encode(
+        x=alt.X(x, title="Week" if dated else "Week since rollout start"),
         y=_share("active_share:Q", "Active share of technicians (%)"),
         color=alt.Color("series:N", scale=colour, title=None, legend=alt.Legend(orient="bottom")),
-        tooltip=[alt.Tooltip("week:Q"), alt.Tooltip("active_share:Q", format=".0%", title="Observed")])]
+        tooltip=[when, alt.Tooltip("active_share:Q", format=".0%", title="Observed")])]
     for plan in plans:
-        bands = pd.DataFrame(plan.bands.model_dump()).assign(series=plan.plan)
-        base = alt.Chart(bands).encode(x="week:Q", color=alt.Color("series:N", scale=colour))
+        bands = _dated(pd.DataFrame(plan.bands.model_dump()), doc).assign(series=plan.plan)
+        base = alt.Chart(bands).encode(x=x, color=alt.Color("series:N", scale=colour))
         layers += [base.mark_area(opacity=0.15).encode(y="p025:Q", y2="p975:Q"),
                    base.mark_area(opacity=0.3).encode(y="p10:Q", y2="p90:Q"),
                    base.mark_line(strokeWidth=2, strokeDash=[4, 2]).encode(
-                       y="p50:Q", tooltip=["series:N", "week:Q",
+                       y="p50:Q", tooltip=[alt.Tooltip("series:N", title="Plan"), when,
                                            alt.Tooltip("p50:Q", format=".0%", title="Median")])]
     layers.append(target_rule(doc.target))
     return alt.layer(*layers).properties(

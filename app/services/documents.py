@@ -44,6 +44,20 @@ class Bands(_Part):
     p975: list[float]
 
 
+class Driver(_Part):
+    """One intervention of a plan and how much it matters: the active share at the target week with
+    the whole plan minus the share with it left out, over the calibration's plausible worlds."""
+
+    label: str
+    week: int
+    """The rollout week it starts."""
+    mean: float
+    p05: float
+    p95: float
+    helps_share: float
+    """The share of plausible worlds where it raises adoption."""
+
+
 class PlanForecast(_Part):
     """One plan's forecast and what it costs and gains against the current plan."""
 
@@ -58,6 +72,8 @@ class PlanForecast(_Part):
     points_gained: float | None
     downtime_hours_saved: float | None
     downtime_saving: float | None
+    drivers: list[Driver] = Field(default_factory=list)
+    """The recommended plan's interventions, the one that matters most first (empty for the others)."""
 
 
 class BassBaseline(_Part):
@@ -131,6 +147,9 @@ class ForecastDocument(_Part):
     posterior: PosteriorSummary
     skipped_plans: list[SkippedPlan] = Field(default_factory=list)
     inputs_version: str | None = None
+    recommended: str | None = None
+    """The plan the forecast recommends (an alternative with a better chance than the current plan's),
+    or None when no alternative beats it."""
 
     @field_validator("schema_version")
     @classmethod
@@ -154,8 +173,24 @@ class ForecastDocument(_Part):
         """The last forecast week."""
         return self.observed.week[-1] + self.horizon
 
+    def recommendation(self) -> PlanForecast | None:
+        """The recommended plan: the one named by `recommended`, or for a document stored before it was
+        (no drivers then), the alternative `recommended_plan` picks."""
+        if self.recommended is not None:
+            return next((p for p in self.plans if p.plan == self.recommended), None)
+        return recommended_plan(self.plans)
+
     def date_of(self, week: int) -> date | None:
         """The Monday that starts rollout week `week`, from the observed calendar (None without one)."""
         if not self.observed.week_start:
             return None
         return self.observed.week_start[0] + timedelta(weeks=week - self.observed.week[0])
+
+
+def recommended_plan(plans: list[PlanForecast]) -> PlanForecast | None:
+    """The alternative to recommend: the best chance of the target (of equal chances, to the tenth of a
+    point, the cheaper), when that chance is better than the current plan's (`plans[0]`)."""
+    if len(plans) < 2:
+        return None
+    best = max(plans[1:], key=lambda p: (round(p.probability_of_target, 3), -(p.cost or 0.0)))
+    return best if best.probability_of_target > plans[0].probability_of_target else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypedDict
@@ -24,22 +24,28 @@ from app.services.documents import (
     SCHEMA_VERSION,
     Bands,
     BassBaseline,
+    Driver,
     ForecastDocument,
     ObservedSeries,
     PlanForecast,
     PosteriorSummary,
     Ranking,
     SkippedPlan,
+    recommended_plan,
 )
 from app.services.recorded import observed_series, recorded_scenario
 from app.services.settings import Settings, get_settings
 from db import forecasts as store
 from db.queries import weekly_metrics
 from model.bass import fit_bass
+from model.calibrate import Calibration
 from model.forecast import forecast_plans, rank_plans
 from model.plan import Costs, Plan
 
 log = logging.getLogger(__name__)
+
+DRIVER_WORLDS = 40
+"""Plausible worlds (posterior draws) the recommended plan's drivers are read over (20 when quick)."""
 
 PLAN_STATS = ("probability_of_target", "expected_at_horizon", "expected_week_of_target", "cost",
               "cost_per_point", "points_gained", "downtime_hours_saved", "downtime_saving")
@@ -82,6 +88,15 @@ def forecast_document(engine: Engine, *, facility: str | None = None, horizon: i
     bass = fit_bass(cal.observed).forecast(horizon)
     previous = latest_forecast(engine, facility)
     tested = previous.backtest if previous else None
+    shown = [PlanForecast.model_validate({"plan": f.plan.name, "description": f.plan.description,
+                                          "bands": _bands(f.bands()), **_plan_stats(ranked, f.plan.name)})
+             for f in forecasts]
+    best = recommended_plan(shown)
+    if best is not None:
+        plan = next(f.plan for f in forecasts if f.plan.name == best.plan)
+        index = shown.index(best)
+        shown[index] = best.model_copy(update={"drivers": plan_drivers(
+            cal, plan, target_week=forecasts[0].target_week, seed=seed, quick=quick)})
     return ForecastDocument(
         facility=facility, data_version=row["data_version"], calibration_id=row["id"],
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -89,9 +104,7 @@ def forecast_document(engine: Engine, *, facility: str | None = None, horizon: i
                                 week_start=list(pd.to_datetime(series["week_start"]).dt.date)[:t],
                                 active_share=_rounded(cal.observed)),
         horizon=horizon, target=target, target_week=forecasts[0].target_week,
-        plans=[PlanForecast.model_validate({"plan": f.plan.name, "description": f.plan.description,
-                                            "bands": _bands(f.bands()), **_plan_stats(ranked, f.plan.name)})
-               for f in forecasts],
+        plans=shown, recommended=None if best is None else best.plan,
         baseline=BassBaseline(week=list(range(t + 1, t + horizon + 1)), mean=_rounded(bass["mean"]),
                               lo_80=_rounded(bass["lo_80"]), hi_80=_rounded(bass["hi_80"])),
         ranking=Ranking(by_probability=list(ranked.index),
@@ -99,6 +112,24 @@ def forecast_document(engine: Engine, *, facility: str | None = None, horizon: i
         backtest=tested, sentence=backtest_sentence(tested),
         posterior=PosteriorSummary(mean=cal.posterior.mean(), interval90=cal.posterior.interval(0.9)),
     )
+
+
+def plan_drivers(cal: Calibration, plan: Plan, *, target_week: int, seed: int = 0,
+                 quick: bool = False) -> list[Driver]:
+    """Which of a plan's interventions matter, the most first: each one's effect on the active share
+    at the target week, left out in turn, over the calibration's plausible worlds (`model.whatif`)."""
+    from model.whatif import posterior_whatif
+
+    observed = cal.observed.size
+    scenario = plan.apply(cal.scenario, after_week=observed)
+    worlds = DRIVER_WORLDS // 2 if quick else DRIVER_WORLDS
+    thetas = cal.posterior.draw(worlds, np.random.default_rng(seed))
+    whatif = posterior_whatif(scenario, scenario.behaviour.with_draws(cal.posterior.names, thetas), worlds,
+                              source="the calibration", weeks=max(target_week, observed + 1), seed=seed,
+                              effects_from=observed + 1)
+    drivers = [Driver(label=e.label, week=e.week, **{k: v for k, v in e.stats().items() if k != "p50"})
+               for e in whatif.effects]
+    return sorted(drivers, key=lambda d: -d.mean)
 
 
 def _current_calibration(engine: Engine, facility: str | None, *, weeks: int, seed: int,
@@ -205,8 +236,12 @@ def _inputs_version(engine: Engine, folder: Path, settings: Settings) -> str:
     return digest.hexdigest()[:16]
 
 
+Progress = Callable[[str, float], None]
+"""Told what a refresh is doing, in words, and how far along it is (0 to 1)."""
+
+
 def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick: bool = False,
-                     facilities: bool = False) -> Refresh:
+                     facilities: bool = False, progress: Progress | None = None) -> Refresh:
     """Job `refresh-forecast`: recalibrate when new data arrived, then store a forecast snapshot.
 
     A stored snapshot that this version cannot read (another schema version, or invalid) is
@@ -218,6 +253,8 @@ def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick:
         seed: the run's seed.
         quick: smaller calibrations (tests, small machines).
         facilities: also refit and snapshot every facility (per-facility fits beside the pooled one).
+        progress: told each step in words and the share done (the page's progress bar); fitting
+            takes about half of each scope's time, testing on the past a third.
 
     Returns:
         Whether it recalibrated, the ids of the snapshots stored, the data version.
@@ -229,16 +266,29 @@ def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick:
     if facilities:
         scopes += sorted(weekly_metrics(engine)["facility"].unique())
     recalibrated, snapshots = False, list[int]()
-    for facility in scopes:
+    tell = progress or (lambda what, done: None)
+    for number, facility in enumerate(scopes):
+        where = "all facilities" if facility is None else facility
+
+        def step(start: float, width: float, what: str, at: int = number) -> Callable[[int, int], None]:
+            """A (done, total) callback of one step, told as a share of the whole refresh."""
+            def told(done: int, total: int) -> None:
+                tell(what, (at + start + width * done / max(total, 1)) / len(scopes))
+            return told
+
         latest = store.latest_calibration(engine, facility)
         if latest is None or latest["data_version"] != version:
-            calibrate_store(engine, facility=facility, seed=seed, quick=quick)
+            calibrate_store(engine, facility=facility, seed=seed, quick=quick,
+                            progress=step(0.0, 0.5, f"Fitting the model to the stored metrics ({where})"))
             recalibrated = True
         elif ((snap := store.latest_snapshot(engine, facility)) and snap["data_version"] == version
               and (shown := _readable(snap)) is not None and shown.inputs_version == inputs_version):
             continue  # no new data, plans or settings since the last snapshot
-        tested = (backtest(engine, facility=facility, seed=seed, step=16 if quick else 8)
+        tell(f"Testing the model on the past ({where})", (number + 0.5) / len(scopes))
+        tested = (backtest(engine, facility=facility, seed=seed, step=16 if quick else 8,
+                           progress=step(0.5, 0.35, f"Testing the model on the past ({where})"))
                   if facility is None else None)
+        tell(f"Forecasting each plan ({where})", (number + 0.85) / len(scopes))
         # Plans are organisation-wide (champion counts, training waves): only its forecast weighs them.
         plans, skipped = alternative_plans(engine, costs=settings.costs()) if facility is None else ((), [])
         document = forecast_document(engine, facility=facility, horizon=horizon, plans=plans, seed=seed,
@@ -249,4 +299,5 @@ def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick:
         snapshots.append(store.store_snapshot(engine, calibration_id=document.calibration_id,
                                               facility=facility, data_version=version,
                                               document=document.model_dump(mode="json")))
+    tell("Forecast ready", 1.0)
     return {"recalibrated": recalibrated, "snapshots": snapshots, "data_version": version}

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     """How money is written on the pages, in the brief and on the command line (`CHASM_CURRENCY=£`)."""
     # The web app.
     session_idle_minutes: int = Field(30, ge=1)
+    session_secret: SecretStr | None = None
+    """Signs the cookie that keeps a browser signed in across a refresh (else `<data dir>/session.key`,
+    made on first use); set the same one on every server behind one address."""
     inactive_weeks: int = Field(3, ge=1)
     admin_password: SecretStr | None = None
     """The `admin` account's password at the first start (else a one-time password is printed)."""

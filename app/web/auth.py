@@ -2,7 +2,9 @@
 
 Local accounts sign in through `db.accounts.sign_in` (argon2id, rate-limited, logged). When
 `[auth]` is configured in Streamlit's secrets, single sign-on through `st.login` is offered too;
-roles always come from the database. A session ends after `CHASM_SESSION_IDLE_MINUTES` idle.
+roles always come from the database. A session ends after `CHASM_SESSION_IDLE_MINUTES` idle. The
+browser remembers a signed-in session in a signed cookie (`app.services.sessions`), so refreshing the
+page keeps people signed in; signing out forgets it.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def current_account() -> Account | None:
     state = st.session_state
     name, role = state.get("user"), state.get("role")
     if name is None or role is None:  # signed in sets both; signing out clears both
-        return _sso_account()
+        return _remembered() or _sso_account()
     idle_limit = resources.settings().session_idle_minutes * 60
     now = time.time()
     if now - state.get("last_seen", now) > idle_limit:
@@ -70,8 +72,9 @@ def current_account() -> Account | None:
 
 
 def sign_out(notice: str | None = None) -> None:
-    for key in ("user", "role", "last_seen", "must_change_password"):
+    for key in ("user", "role", "last_seen", "must_change_password", "cookie_issued", "cookie"):
         st.session_state.pop(key, None)
+    st.session_state["signed_out"] = True  # the cookie is forgotten on the sign-in page, not read
     if notice:
         st.session_state["auth_notice"] = notice
 
@@ -79,6 +82,58 @@ def sign_out(notice: str | None = None) -> None:
 def _start_session(name: str, role: str) -> None:
     st.session_state.update(user=name, role=role, last_seen=time.time())
     st.session_state.pop("auth_notice", None)
+    st.session_state.pop("signed_out", None)
+
+
+def _remembered() -> Account | None:
+    """The account this browser's session cookie signs in, if it is valid (a refreshed page)."""
+    from app.services import sessions
+
+    if st.session_state.get("signed_out"):
+        return None
+    try:
+        token = st.context.cookies.get(sessions.COOKIE)
+    except Exception:  # no browser connection (bare mode)
+        return None
+    found = sessions.verify(resources.engine(), token if isinstance(token, str) else None)
+    if found is None:
+        return None
+    name, role, issued = found
+    _start_session(name, role)
+    st.session_state["cookie_issued"] = issued
+    return Account(name, role)
+
+
+def _set_cookie(value: str, max_age: int) -> None:
+    """Set (or, with max_age 0, delete) the session cookie in the browser: Streamlit has no API for it,
+    so a zero-height component writes it on the app's own origin."""
+    from streamlit.components.v1 import html
+
+    from app.services import sessions
+
+    html(f"<script>window.parent.document.cookie = '{sessions.COOKIE}={value}; Max-Age={max_age}; "
+         "Path=/; SameSite=Strict';</script>", height=0)
+
+
+def remember(account: Account) -> None:
+    """Keep the signed-in session across a refresh: the cookie, issued afresh every few minutes of use
+    (drawn on every run, so a quick rerun cannot lose it)."""
+    from app.services import sessions
+
+    state = st.session_state
+    if time.time() - state.get("cookie_issued", 0) >= sessions.REISSUE_SECONDS or "cookie" not in state:
+        try:
+            state["cookie"] = sessions.issue(resources.engine(), account.name)
+        except LookupError:  # a single sign-on name without a local account: st.login remembers it
+            return
+        state["cookie_issued"] = time.time()
+    _set_cookie(state["cookie"], resources.settings().session_idle_minutes * 60)
+
+
+def forget() -> None:
+    """Delete the session cookie after signing out (drawn on the sign-in page)."""
+    if st.session_state.get("signed_out"):
+        _set_cookie("", 0)
 
 
 def sso_configured() -> bool:
@@ -130,6 +185,7 @@ def change_password_form(account: Account) -> None:
             st.error(f"Not changed: {plain(error)}.")
         else:
             st.session_state["must_change_password"] = False
+            st.session_state.pop("cookie", None)  # the old cookie ended with the old password
             st.success("Password changed.")
 
 
@@ -161,6 +217,7 @@ def _client_address() -> str:
 def sign_in_form() -> None:
     """The sign-in page: local accounts, and single sign-on when configured."""
     st.title("Sign in to Chasm")
+    forget()
     if notice := st.session_state.get("auth_notice"):
         st.info(notice)
     with st.form("sign_in"):

@@ -56,6 +56,7 @@ def main() -> None:
         st.caption(f"Signed in as **{plain(account.name)}** ({account.role})")
         if not (auth.sso_configured() and getattr(st.user, "is_logged_in", False)):
             auth.change_password_form(account)
+        auth.remember(account)
         if st.button("Sign out"):
             auth.sign_out()
             if auth.sso_configured() and getattr(st.user, "is_logged_in", False):

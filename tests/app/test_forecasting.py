@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from app import cli
 from app.services import alerts, calibration, forecasts, recorded
-from app.services.documents import SCHEMA_VERSION, ForecastDocument
+from app.services.documents import SCHEMA_VERSION, ForecastDocument, recommended_plan
 from db import forecasts as store
 from db.demo import prepare_first_start
 from db.engine import create_store_engine
@@ -246,7 +246,15 @@ def test_alternative_plans_come_from_the_plans_folder_and_bad_ones_say_why(engin
 
 def test_the_nightly_forecast_weighs_the_plans_and_refreshes_when_they_change(engine, tmp_path, monkeypatch):
     folder = _plans_folder(tmp_path, monkeypatch)
-    forecasts.refresh_forecast(engine, horizon=26, quick=True)
+    told: list[tuple[str, float]] = []
+    forecasts.refresh_forecast(engine, horizon=26, quick=True, progress=lambda what, done: told.append(
+        (what, done)))
+    steps = list(dict.fromkeys(what for what, _ in told))
+    assert steps == ["Fitting the model to the stored metrics (all facilities)",
+                     "Testing the model on the past (all facilities)",
+                     "Forecasting each plan (all facilities)", "Forecast ready"]
+    done = [d for _, d in told]
+    assert done == sorted(done) and done[-1] == 1.0 and len(told) > 10, "a bar that moves, to the end"
     doc = forecasts.latest_forecast(engine)
     assert [p.plan for p in doc.plans] == ["current plan", "open the AI", "hands-on refreshers",
                                            "second champion cohort"]
@@ -256,6 +264,15 @@ def test_the_nightly_forecast_weighs_the_plans_and_refreshes_when_they_change(en
     # Every plan, the current one included, in the same units: hours (no plan prices an hour).
     assert all(p.downtime_hours_saved > 0 and p.downtime_saving == 0 for p in doc.plans)
     assert sorted(doc.ranking.by_probability) == sorted(costs)
+    # The recommended plan: the best chance, when better than the current plan's, with its drivers.
+    best = recommended_plan(doc.plans)
+    assert doc.recommended == (best.plan if best else None) and doc.recommendation() == best
+    for plan in doc.plans:
+        assert (plan.drivers != []) == (plan.plan == doc.recommended), plan.plan
+    if best is not None:
+        means = [d.mean for d in best.drivers]
+        assert means == sorted(means, reverse=True) and all(d.week > 78 for d in best.drivers)
+        assert all(0 <= d.helps_share <= 1 and d.p05 <= d.mean <= d.p95 for d in best.drivers)
 
     assert forecasts.refresh_forecast(engine, horizon=26, quick=True)["snapshots"] == []  # nothing new
     monkeypatch.setenv("CHASM_DOWNTIME_COST_PER_HOUR", "250")

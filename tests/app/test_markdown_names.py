@@ -63,8 +63,9 @@ def test_a_plan_name_with_markdown_is_text_in_the_forecast_metric_and_headline(m
     doc = forecast_doc()
     doc.plans[1].plan = NAME
     doc.ranking.by_probability[0] = NAME
+    doc.recommended = NAME
     monkeypatch.setattr(forecast_documents, "latest_forecast", lambda engine, facility=None: doc)
     at = signed_in("viewer", "forecast")
-    assert f"Best alternative: {plain(NAME)}" in [m.label for m in at.metric]
-    [headline] = [m.value for m in at.markdown if "Best alternative" in m.value]
-    assert f"Best alternative: {plain(NAME)}, 58% chance" in headline and "](http://" not in headline
+    assert f"Recommended: {plain(NAME)}" in [m.label for m in at.metric]
+    [headline] = [m.value for m in at.markdown if "We recommend" in m.value]
+    assert f"We recommend {plain(NAME)}: a 58% chance" in headline and "](http://" not in headline

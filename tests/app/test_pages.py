@@ -76,8 +76,10 @@ def test_the_forecast_shows_plans_accuracy_and_downloads(monkeypatch):
     at = signed_in("viewer", "forecast")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Active technicians now"] == "59%"
-    assert metrics["Chance of 70% by week 28 (current plan)"] == "31%"
-    assert metrics["Best alternative: champions"] == "58%"
+    assert metrics["Chance of 70% by 13 July 2026 (current plan)"] == "31%"
+    assert metrics["Recommended: champions"] == "58%"
+    lines = [m.value for m in at.markdown if "We recommend" in m.value]
+    assert lines and "Why: 12 champions matters most (+6.1 pts of adoption by 13 July 2026)" in lines[0]
     assert "off by 3 points" in at.info[0].value
     plans = at.dataframe[0].value
     assert list(plans["Plan"]) == ["current plan", "champions"]
@@ -130,11 +132,17 @@ def test_the_brief_speaks_in_dates_and_money_and_has_no_debug_footer():
     lines = headline(doc, currency="£")
     assert lines[0] == ("Today 59% of technicians use the tool (week of 18 May 2026); the target is 70% "
                         "by 13 July 2026, held for at least a month.")
-    assert "costing £12,000 and saving 410 hours" in lines[2]
+    assert lines[2] == ("We recommend champions: a 58% chance of reaching 70% by 13 July 2026 (against 31% "
+                        "on the current plan), costing £12,000 and saving 410 hours of unplanned downtime.")
+    assert lines[3] == ("Why: 12 champions matters most (+6.1 pts of adoption by 13 July 2026), then "
+                        "Hands-on refresher (+2.4 pts).")
     text = PdfReader(io.BytesIO(brief_pdf(doc, currency="£"))).pages[0].extract_text()
     assert "Data version" not in text and "rows=" not in text
     assert "Forecast from 20 weeks of tracked data up to the week of 18 May 2026. Made by Chasm." in text
     assert "£12,000" in text and "By 13 July 2026" in text
+    flat = " ".join(text.split())
+    assert "We recommend champions: a 58% chance of reaching 70% by 13 July 2026" in flat
+    assert "Why: 12 champions matters most" in flat and "then Hands-on refresher (+2.4 pts)" in flat
 
 
 def test_words_format_numbers_as_people_read_them():
@@ -185,7 +193,8 @@ def test_admin_shows_the_settings_in_force(monkeypatch):
     [table] = at.table
     settings = dict(zip(table.value["Setting"], table.value["Value"], strict=True))
     assert settings["Adoption target"] == "70%"
-    assert settings["Cost of an hour of downtime"] == "250 (0: savings in hours only)"
+    assert settings["Cost of an hour of downtime"] == "€250 (0: savings in hours only)"
+    assert settings["Remembered sessions signed with"] == "a key in the data folder (session.key)"
     assert settings["Alternative plans folder"].endswith("plans")
     assert settings["Calibration runs on"] == "this machine"
     assert settings["Deviation alerts by e-mail"] == "off (set CHASM_SMTP_HOST and CHASM_ALERT_TO)"

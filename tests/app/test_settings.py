@@ -28,6 +28,8 @@ def clean_environment(monkeypatch):
     ("CHASM_DOWNTIME_COST_PER_HOUR", "250", lambda s: s.costs().downtime_cost_per_hour, 250.0),
     ("CHASM_SESSION_IDLE_MINUTES", "45", lambda s: s.session_idle_minutes, 45),
     ("CHASM_INACTIVE_WEEKS", "5", lambda s: s.inactive_weeks, 5),
+    ("CHASM_SESSION_SECRET", "s3cret", lambda s: s.session_secret and s.session_secret.get_secret_value(),
+     "s3cret"),
     ("CHASM_ADMIN_PASSWORD", "first-start-pass", lambda s: s.admin_password.get_secret_value(),
      "first-start-pass"),
     ("CHASM_DASK_ADDRESS", "tcp://scheduler:8786", lambda s: s.dask_address, "tcp://scheduler:8786"),

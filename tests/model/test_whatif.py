@@ -48,6 +48,19 @@ def test_abc_stops_at_the_tolerance_floor():
     assert np.all(post.distances <= 0.05)
 
 
+def test_abc_reports_its_progress_against_the_budget():
+    def distance(thetas, seed):
+        return np.abs(thetas[:, 0] - 0.5)
+
+    told: list[tuple[int, int]] = []
+    post = abc_smc(distance, {"x": (0.0, 1.0)}, particles=50, generations=5, batch=200,
+                   rng=np.random.default_rng(0), max_simulations=3000,
+                   progress=lambda d, t: told.append((d, t)))
+    assert told[0] == (200, 3000) and all(t == 3000 for _, t in told)
+    done = [d for d, _ in told]
+    assert done == sorted(done) and done[-1] == min(post.simulations, 3000)
+
+
 def test_an_intervention_that_changes_nothing_has_no_effect_in_any_world(turnaround, posterior):
     """Paired runs (common random numbers): leaving out a no-op changes not one replicate."""
     noop = Intervention(week=40, levers={"support": 0.5}, label="Support as it already is")

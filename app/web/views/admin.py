@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from app.services.words import money
 from app.web import resources
 from app.web.components.text import plain
 from db import accounts
@@ -86,13 +87,16 @@ rows = {
     "Data folder": str(store.data_dir),
     "Inbox ingest schedule (cron)": store.ingest_cron,
     "Session ends after idle": f"{settings.session_idle_minutes} minutes",
+    "Remembered sessions signed with": ("the configured secret (hidden)" if settings.session_secret
+                                        else "a key in the data folder (session.key)"),
     "Adoption target": f"{settings.target_share:.0%}",
     "At risk after": f"{settings.inactive_weeks} weeks inactive",
     "Forecast schedule (cron)": store.forecast_cron,
     "Alternative plans folder": str(store.resolved_plans_dir),
     "Downtime before the tool": f"{costs.downtime_hours_per_week:,.0f} hours a week",
-    "Cost of an hour of downtime": f"{costs.downtime_cost_per_hour:,.0f} (0: savings in hours only)",
-    "Technician wage": f"{costs.wage_per_hour:,.0f} an hour",
+    "Cost of an hour of downtime": f"{money(costs.downtime_cost_per_hour, settings.currency)} "
+                                   "(0: savings in hours only)",
+    "Technician wage": f"{money(costs.wage_per_hour, settings.currency)} an hour",
     "Champion coaching time": f"{costs.champion_hours_per_week:,.0f} hours a week each",
     "Calibration runs on": settings.dask_address or "this machine",
     "Deviation alerts by e-mail": mail,

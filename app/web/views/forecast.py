@@ -23,10 +23,13 @@ if doc is None:
     if auth.may_use(account.role, "editor") and st.button("Compute the forecast now", type="primary"):
         from app.services.forecasts import refresh_forecast
 
-        label = "Fitting the model to the stored metrics, testing it on the past and forecasting"
-        with st.status(f"{label} (a minute or more{' per facility' if facility else ''})...") as status:
-            refresh_forecast(resources.engine(), facilities=facility is not None)
-            status.update(label="Forecast ready.", state="complete")
+        bar = st.progress(0.0, text=f"Starting (a minute or more{' per facility' if facility else ''})...")
+        st.button("Cancel", key="forecast_cancel", help="Stops the computation; a fit already finished is "
+                  "kept, nothing else is.")
+        def told(what: str, done: float) -> None:
+            bar.progress(min(done, 1.0), text=f"{what}: {done:.0%}")
+
+        refresh_forecast(resources.engine(), facilities=facility is not None, progress=told)
         resources.clear_reads()
         st.rerun()
     st.stop()
@@ -35,11 +38,17 @@ share, week_start = brief.current_share(doc)
 plans = doc.plans
 cols = st.columns(3)
 cols[0].metric("Active technicians now", f"{share:.0%}", help=f"Week of {week_start}")
+by = brief.when(doc, doc.target_week)
 reach = (f"Share of forecast runs that hold {doc.target:.0%} or more for four weeks in a row, "
-         f"starting by week {doc.target_week}")
-cols[1].metric(f"Chance of {doc.target:.0%} by week {doc.target_week} (current plan)",
+         f"starting by {by}")
+cols[1].metric(f"Chance of {doc.target:.0%} by {by} (current plan)",
                f"{plans[0].probability_of_target:.0%}" if plans else "n/a", help=reach)
-if len(plans) > 1:
+recommended = doc.recommendation()
+if recommended is not None:
+    gain = recommended.probability_of_target - plans[0].probability_of_target
+    cols[2].metric(f"Recommended: {plain(recommended.plan)}", f"{recommended.probability_of_target:.0%}",
+                   delta=f"{gain * 100:+.0f} pts of chance", help=reach)
+elif len(plans) > 1:
     best = max(plans[1:], key=lambda p: p.probability_of_target)
     cols[2].metric(f"Best alternative: {plain(best.plan)}", f"{best.probability_of_target:.0%}", help=reach)
 else:
@@ -54,7 +63,7 @@ st.dataframe(table.assign(**{c: table[c] * 100 for c in shares}), hide_index=Tru
              column_order=[c for c in table.columns if c != "What it does"] + ["What it does"],
              column_config={c: st.column_config.NumberColumn(format="%.0f%%") for c in shares} | {
     "What it does": st.column_config.TextColumn(width="medium"),
-    "Cost": st.column_config.NumberColumn(format="%,.0f"),
+    "Cost": st.column_config.NumberColumn(format=f"{get_settings().currency}%,.0f"),
     "Downtime hours saved": st.column_config.NumberColumn(format="%,.0f"),
     "Downtime saving": st.column_config.NumberColumn(format="%,.0f")})
 if doc.skipped_plans:
