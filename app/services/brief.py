@@ -156,8 +156,9 @@ def brief_pdf(doc: ForecastDocument, *, today: date | None = None, currency: str
     pdf.set_font("Helvetica", "B", 18)
     pdf.cell(0, 10, TITLE, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
-    pdf.cell(0, 6, _latin1(f"{scope.capitalize() if scope[0].islower() else scope} - {today:%d %B %Y} - "
-                           f"forecast made {doc.created_at[:10]}"),
+    made = day(date.fromisoformat(doc.created_at[:10]))
+    pdf.cell(0, 6, _latin1(f"{scope.capitalize() if scope[0].islower() else scope} - {day(today)} - "
+                           f"forecast made {made}"),
              new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("Helvetica", "", 11)

@@ -9,6 +9,7 @@ when the organisation has none. No streamlit and no typer here.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from sqlalchemy import Engine
 
 from app.services.calibration import stored_calibration
 from app.services.settings import get_settings
+from app.services.words import points, share
 from db import forecasts as store
 from db.queries import facilities
 from model.abc import Posterior
@@ -99,9 +101,32 @@ def posterior_source(which: str, engine: Engine | None) -> Source:
 
 
 def simulate_over_posterior(scenario: Scenario, source: Source, *, worlds: int, weeks: int | None = None,
-                            seed: int = 0, population: Population | None = None) -> PosteriorWhatIf:
-    """The scenario over `worlds` parameter sets drawn from the posterior by weight (seeded)."""
+                            seed: int = 0, population: Population | None = None,
+                            effects_from: int = 1) -> PosteriorWhatIf:
+    """The scenario over `worlds` parameter sets drawn from the posterior by weight (seeded);
+    the effects of the interventions from week `effects_from` on (today's organisation: the new ones)."""
     thetas = source.posterior.draw(worlds, np.random.default_rng(seed))
     behaviour = scenario.behaviour.with_draws(source.posterior.names, thetas)
     return posterior_whatif(scenario, behaviour, worlds, source=source.words, weeks=weeks, seed=seed,
-                            population=population)
+                            population=population, effects_from=effects_from)
+
+
+def effect_table(result: PosteriorWhatIf, when: Callable[[int], str]) -> list[dict[str, str]]:
+    """One row per intervention, the largest effect first, as people read it: what, from when, its
+    effect on the active share at the outcome week (mean and 90% interval, in points) and how often
+    it helps. `when` writes a week (a date for today's organisation, "week 26" for an example)."""
+    rows = []
+    for effect in sorted(result.effects, key=lambda e: -e.stats()["mean"]):
+        s = effect.stats()
+        rows.append({"Intervention": effect.label, "From": when(effect.week),
+                     f"Effect by {when(result.week)}": points(s["mean"]),
+                     "Plausible range (90%)": f"{points(s['p05'])} to {points(s['p95'])}",
+                     "Helps in": f"{share(s['helps_share'])} of plausible worlds"})
+    return rows
+
+
+def comparison_sentences(result: PosteriorWhatIf, *, limit: int = 3) -> list[str]:
+    """The likeliest "A beats B" pairs in words: "Champions beat CMMS embedding in 81% of plausible
+    worlds" (at most `limit`)."""
+    return [f"{result.effects[a].label} beats {result.effects[b].label} in {share(p)} of plausible worlds"
+            for a, b, p in result.comparisons()[:limit]]
