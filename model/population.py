@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from model.scenario import Organisation, ScenarioError
+from model.scenario import Organisation, ScenarioError, check_facility_layout
 
 FACILITY_COLUMNS = ("facility", "site", "plant", "city")
 MAX_TECHNICIANS = 1_000_000
@@ -118,10 +118,18 @@ def generate_population(org: Organisation, rng: np.random.Generator) -> Populati
         org: the organisation's size and network shape.
         rng: the random generator (the model's `rng`).
 
+    Facilities are named and sized by `org.facility_names` and `org.facility_sizes` where given
+    (Facility 01, 02... and as even a split as possible otherwise).
+
     Returns:
         The population, technicians ordered by facility.
+
+    Raises:
+        ScenarioError: the names or sizes do not fit the organisation (`check_facility_layout`).
     """
-    sizes = _facility_sizes(org.technicians, org.facilities)
+    org = check_facility_layout(org)
+    sizes = (np.asarray(org.facility_sizes, dtype=np.int64) if org.facility_sizes
+             else _facility_sizes(org.technicians, org.facilities))
     facility = np.repeat(np.arange(org.facilities), sizes)
     starts = np.r_[0, np.cumsum(sizes)[:-1]]
     team = (np.arange(org.technicians) - starts[facility]) // org.team_size
@@ -129,7 +137,7 @@ def generate_population(org: Organisation, rng: np.random.Generator) -> Populati
     rows, cols = _small_world_edges(sizes, org, rng)
     pilot = np.zeros(org.technicians, dtype=bool)
     pilot[: min(org.pilot_technicians, org.technicians)] = True
-    names = tuple(f"Facility {i + 1:02d}" for i in range(org.facilities))
+    names = org.facility_names or tuple(f"Facility {i + 1:02d}" for i in range(org.facilities))
     return Population(facility, team, pilot, _symmetric(rows, cols, org.technicians), names,
                       np.arange(org.technicians))
 
@@ -200,7 +208,11 @@ def _read_edge_list(path: Path) -> pd.DataFrame:
 
 
 def build_population(org: Organisation, rng: np.random.Generator) -> Population:
-    """The population a scenario describes: generated, or loaded from its edge list."""
-    if org.network == "generated":
+    """The population a scenario describes: generated, or loaded from its edge list.
+
+    Raises:
+        ScenarioError: facility names or sizes given with an edge list (the file's facilities rule).
+    """
+    if org.network == "generated" or org.facility_names or org.facility_sizes:
         return generate_population(org, rng)
     return load_population(org.network, org)

@@ -98,6 +98,11 @@ class Organisation:
     """Share who fear the AI will replace them at go-live."""
     work_orders_per_week: float = 25.0
     """Work orders a technician closes a week (about five a day): the friction's multiplier."""
+    facility_names: tuple[str, ...] = ()
+    """One name per facility, in order (generated network only); () names them Facility 01, 02..."""
+    facility_sizes: tuple[int, ...] = ()
+    """Technicians per facility, in order, summing to `technicians` (generated network only); () splits
+    them as evenly as possible."""
 
 
 @dataclass(frozen=True)
@@ -207,7 +212,52 @@ ORG_RANGES: dict[str, Any] = {
     "distrust_share": (0.01, 0.99),
     "fear_share": (0.01, 0.99),
     "work_orders_per_week": (0.0, 500.0),
+    "facility_names": None,
+    "facility_sizes": None,
 }
+
+
+def check_facility_layout(org: Organisation) -> Organisation:
+    """The organisation with its facility names and sizes checked (and made tuples).
+
+    Names: one per facility, non-empty text, unique. Sizes: one per facility, whole numbers of at
+    least 1 that add up to `technicians`. Both are for a generated network only: an edge list's
+    facilities come from its file.
+
+    Raises:
+        ScenarioError: naming the key, its value and what is allowed.
+    """
+    names, sizes = org.facility_names, org.facility_sizes
+    for key, value in (("facility_names", names), ("facility_sizes", sizes)):
+        if not isinstance(value, list | tuple):
+            raise ScenarioError(f"organisation.{key} = {value!r}: must be a list, one entry per facility")
+        if value and org.network != "generated":
+            raise ScenarioError(f"organisation.{key}: only for a generated network; with an edge list "
+                                f"(organisation.network = {org.network!r}) the file's facilities rule")
+        if value and len(value) != org.facilities:
+            entries = "1 entry" if len(value) == 1 else f"{len(value)} entries"
+            raise ScenarioError(f"organisation.{key} = {list(value)!r}: {entries} for "
+                                f"organisation.facilities = {org.facilities}; give one per facility")
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            raise ScenarioError(f"organisation.facility_names = {list(names)!r}: {name!r} is not a name; "
+                                "each must be non-empty text")
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ScenarioError(f"organisation.facility_names = {list(names)!r}: {name!r} appears more "
+                                "than once; names must be unique")
+        seen.add(name)
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ScenarioError(f"organisation.facility_sizes = {list(sizes)!r}: {size!r} is not a size; "
+                                "each must be a whole number of at least 1")
+    if sizes and sum(sizes) != org.technicians:
+        raise ScenarioError(f"organisation.facility_sizes = {list(sizes)!r}: they add up to {sum(sizes)}, "
+                            f"but organisation.technicians = {org.technicians}; they must be equal")
+    if isinstance(names, tuple) and isinstance(sizes, tuple):
+        return org
+    return replace(org, facility_names=tuple(names), facility_sizes=tuple(sizes))
 
 
 def _build_table[T: DataclassInstance](cls: type[T], table: Any, key: str, ranges: dict[str, Any]) -> T:
@@ -329,6 +379,7 @@ def scenario_from_dict(data: dict[str, Any], *, name: str = "scenario") -> Scena
         raise ScenarioError(
             f"organisation.facilities = {org.facilities}: more facilities than the "
             f"{org.technicians} technicians")
+    org = check_facility_layout(org)
     levers = _build_table(Levers, data.get("levers", {}), "levers", LEVER_RANGES)
     onboarding = _build_table(Onboarding, data.get("onboarding", {}), "onboarding",
                               {"mode": TRAINING_MODES, "hours": (0.0, 40.0)})
@@ -439,8 +490,9 @@ def intervention_to_dict(iv: Intervention) -> dict[str, Any]:
 
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     """The scenario as a TOML-shaped document that `scenario_from_dict` reads back."""
-    doc: dict[str, Any] = {"name": scenario.name, "weeks": scenario.weeks,
-                           "organisation": asdict(scenario.organisation),
+    organisation = {k: list(v) if isinstance(v, tuple) else v
+                    for k, v in asdict(scenario.organisation).items() if v != ()}  # () is the default
+    doc: dict[str, Any] = {"name": scenario.name, "weeks": scenario.weeks, "organisation": organisation,
                            "levers": asdict(scenario.levers), "onboarding": asdict(scenario.onboarding)}
     if scenario.waves:
         doc["waves"] = [{"facilities": [f + 1 for f in w.facilities], "week": w.week}

@@ -22,6 +22,7 @@ from model.scenario import (
     Champions,
     Intervention,
     Scenario,
+    Wave,
     load_scenario,
 )
 
@@ -117,27 +118,35 @@ def observed_churn(engine: Engine, facility: str | None = None) -> np.ndarray | 
 
 
 def recorded_scenario(engine: Engine, facility: str | None = None) -> Scenario:
-    """The rollout as it happened: stored headcounts and the intervention log on the rollout preset.
+    """The rollout as it happened: the stored facilities and the intervention log on the rollout preset.
 
-    Facility-scoped log entries apply only to that facility's fit; kinds without lever settings
-    (communications, reviews) change nothing in the model.
+    Each stored facility is a facility of the scenario, with its name, its headcount at its latest
+    stored week and a wave that takes it live at its first stored week (week 1 = the first stored
+    week); facilities are ordered by go-live week, then name, so the pilot's technicians sit in the
+    first facility live. Facility-scoped log entries apply only to that facility's fit: the engine's
+    levers are organisation-wide, so the organisation's scenario leaves them out. Kinds without
+    lever settings (communications, reviews) change nothing in the model.
     """
     metrics = weekly_metrics(engine, facility=facility)
     if metrics.empty:
         raise CalibrationError(f"no weekly metrics stored for facility {facility!r}" if facility
                                else "no weekly metrics stored: upload a file or load the demo")
-    first_week = metrics["week_start"].min()
-    latest = metrics[metrics["week_start"] == metrics["week_start"].max()]
+    first_week = pd.Timestamp(metrics["week_start"].min())
+    layout = _facility_layout(metrics, first_week)
     base = load_scenario(ROLLOUT)
-    headcount = int(latest["technicians"].sum())
-    org = replace(base.organisation, technicians=headcount, facilities=int(latest["facility"].nunique()),
+    headcount = sum(size for _, size, _ in layout)
+    org = replace(base.organisation, technicians=headcount, facilities=len(layout),
+                  facility_names=tuple(name for name, _, _ in layout),
+                  facility_sizes=tuple(size for _, size, _ in layout),
                   pilot_technicians=min(base.organisation.pilot_technicians, headcount // 4))
+    waves = tuple(Wave(facilities=tuple(i for i, (_, _, live) in enumerate(layout) if live == week),
+                       week=week) for week in sorted({live for _, _, live in layout}))
     items = []
     for row in _log_entries(engine):
         place = row.facility
         if isinstance(place, str) and (facility is None or place.casefold() != facility.casefold()):
             continue
-        week = (pd.Timestamp(row.week_start) - pd.Timestamp(first_week)).days // 7 + 1
+        week = (pd.Timestamp(row.week_start) - first_week).days // 7 + 1
         if week < 1:
             continue
         settings = replayed_settings(row.kind, row.settings)
@@ -149,8 +158,19 @@ def recorded_scenario(engine: Engine, facility: str | None = None) -> Scenario:
             items.append(Intervention(week=int(week), levers=settings, champions=champions,
                                       label=row.description or INTERVENTION_KINDS.get(row.kind, row.kind)))
     weeks = int(metrics["week_start"].nunique()) + 260
-    return replace(base, name=f"recorded ({facility or 'all facilities'})", organisation=org,
+    weeks = max(weeks, waves[-1].week)
+    return replace(base, name=f"recorded ({facility or 'all facilities'})", organisation=org, waves=waves,
                    interventions=tuple(sorted(items, key=lambda i: i.week)), weeks=weeks)
+
+
+def _facility_layout(metrics: pd.DataFrame, first_week: pd.Timestamp) -> list[tuple[str, int, int]]:
+    """(name, headcount at its latest stored week, go-live week) per stored facility, in go-live order."""
+    rows = metrics.sort_values("week_start")
+    latest = rows.groupby("facility").tail(1).set_index("facility")["technicians"]
+    live = rows.groupby("facility")["week_start"].min()
+    layout = [(str(name), max(1, int(latest[name])),
+               int((pd.Timestamp(live[name]) - first_week).days // 7 + 1)) for name in live.index]
+    return sorted(layout, key=lambda item: (item[2], item[0]))
 
 
 def week_of(engine: Engine, when: str, facility: str | None = None) -> int:

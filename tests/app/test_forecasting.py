@@ -146,11 +146,12 @@ def test_cli_calibrate_forecast_backtest(engine, tmp_path):
     doc = json.loads(result.stdout)
     assert set(doc) == {"facility", "data_version", "calibration_id", "created_at", "observed", "horizon",
                         "target", "target_week", "plans", "baseline", "ranking", "backtest", "sentence",
-                        "posterior"} | {"schema_version", "skipped_plans", "inputs_version"}  # a contract
+                        "posterior"} | {"schema_version", "skipped_plans", "inputs_version",
+                                        "recommended"}  # a contract, extended
     assert set(doc["plans"][0]) == {"plan", "description", "bands", "probability_of_target",
                                     "expected_at_horizon", "expected_week_of_target", "cost",
                                     "cost_per_point", "points_gained", "downtime_hours_saved",
-                                    "downtime_saving"}
+                                    "downtime_saving", "drivers"}
     assert doc["backtest"] == {} and set(doc["observed"]) == {"week", "week_start", "active_share"}
     assert [p["plan"] for p in doc["plans"]] == ["current plan", "embed now"]
     assert doc["target_week"] == 82  # week 1 is 2025-05-26
@@ -209,8 +210,11 @@ def test_real_vs_the_calibrated_model(engine):
     assert overall["fit"]["inside90"] >= 0.5 and overall["fit"]["mae"] < 0.1, overall["fit"]  # 63%, 6.6 pts
     bands = result["facilities"].set_index(["facility", "week"])["p50"]
     other = next(n for n in result["fits"]["facility"] if n != own)
-    assert bands.loc[other].to_numpy() == pytest.approx(overall["simulated"]["p50"].to_numpy())
+    # Each facility is read against its own counterpart: its own fit, else the facility of that name
+    # (its size and go-live) in the organisation's fit, never the organisation's band.
+    assert bands.loc[other].to_numpy() != pytest.approx(overall["simulated"]["p50"].to_numpy())
     assert bands.loc[own].to_numpy() != pytest.approx(overall["simulated"]["p50"].to_numpy())
+    assert bands.loc[own].to_numpy() != pytest.approx(bands.loc[other].to_numpy())
     again = compare_calibrated(engine, runs=60, seed=1)
     assert again["overall"]["simulated"].equals(overall["simulated"])
 

@@ -60,6 +60,8 @@ def _range(cell: str) -> tuple[float, float]:
 
 
 def _same(documented: str, default) -> bool:
+    if isinstance(default, tuple):  # an empty list by default (facility_names, facility_sizes)
+        return documented.strip("` ") in ("()", "[]") and default == ()
     if isinstance(default, bool):
         return documented.strip("` ").lower() == str(default).lower()
     if isinstance(default, str):
