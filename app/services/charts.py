@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import altair as alt
 import pandas as pd
@@ -312,3 +312,61 @@ def tornado(effects: pd.DataFrame) -> Layered:
         title=alt.TitleParams("Which levers matter", subtitle="Each intervention left out in turn, over "
                               "what we do not know about the technicians; whiskers: 90% of plausible worlds"),
         height=max(120, 40 * len(effects)))
+
+
+def sim_fan_chart(summary: pd.DataFrame, title: str, *, first_monday: date | None = None,
+                  target: float | None = None, height: int = 320) -> Layered:
+    """The simulator's fan: against dates when week 1's Monday is known (today's organisation), else
+    against weeks since rollout start (the example organisations). Title and subtitle wrap at ': ' and
+    '; ' so that the chart fits half a small screen."""
+    frame = summary.reset_index()
+    if first_monday is None:
+        x = alt.X("week:Q", title="Week since rollout start")
+        when = [alt.Tooltip("week:Q", title="Week")]
+    else:
+        frame["date"] = pd.to_datetime([first_monday + timedelta(weeks=int(w) - 1) for w in frame["week"]])
+        x = alt.X("date:T", title="Week", axis=alt.Axis(format="%b %Y", labelOverlap=True))
+        when = [alt.Tooltip("date:T", title="Week of", format="%d %b %Y"),
+                alt.Tooltip("week:Q", title="Rollout week")]
+    base = alt.Chart(frame).encode(x=x)
+    outer: alt.Chart = base.mark_area(opacity=0.18, color=BLUE).encode(
+        y=_share("p05:Q", "Active share of technicians (%)"), y2="p95:Q")
+    inner: alt.Chart = base.mark_area(opacity=0.35, color=BLUE).encode(y="p25:Q", y2="p75:Q")
+    median: alt.Chart = base.mark_line(color=BLUE, strokeWidth=2).encode(
+        y="p50:Q", tooltip=[*when, alt.Tooltip("p50:Q", format=".0%", title="Median"),
+                            alt.Tooltip("p05:Q", format=".0%", title="5th percentile"),
+                            alt.Tooltip("p95:Q", format=".0%", title="95th percentile")])
+    chart = outer + inner + median
+    if target is not None:
+        chart += target_rule(target)
+    head, _, tail = title.partition(": ")
+    lines = [f"{head}:", tail] if tail else [title]
+    return chart.properties(title=alt.TitleParams(
+        lines, subtitle=["Line: median; dark band: middle 50% of runs;", "light band: 90% of runs"]),
+        height=height)
+
+
+def sensitivity_chart(effects: pd.DataFrame, title: str, subtitle: str, axis_title: str, *,
+                      percent: bool = True) -> Layered:
+    """An experiment's sensitivity: one bar per factor and measure, with its interval when known.
+
+    `effects`: columns factor (words), measure (words), value, low, high (low/high NaN: no interval).
+    """
+    order = (effects.groupby("factor", sort=False)["value"].max().sort_values(ascending=False).index.tolist())
+    measures = list(dict.fromkeys(effects["measure"]))
+    fmt = ".0%" if percent else ".3g"
+    y = alt.Y("factor:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
+    colour = alt.Color("measure:N", title=None, sort=measures,
+                       scale=alt.Scale(domain=measures, range=list(OKABE_ITO[:len(measures)])),
+                       legend=alt.Legend(orient="bottom", labelLimit=300))
+    offset = alt.YOffset("measure:N", sort=measures)
+    bars: alt.Chart = alt.Chart(effects).mark_bar(opacity=0.85).encode(
+        x=alt.X("value:Q", title=axis_title, axis=alt.Axis(format=fmt)), y=y, yOffset=offset, color=colour,
+        tooltip=[alt.Tooltip("factor:N", title="Factor"), alt.Tooltip("measure:N", title="Measure"),
+                 alt.Tooltip("value:Q", format=fmt, title="Value"),
+                 alt.Tooltip("low:Q", format=fmt, title="From (95%)"),
+                 alt.Tooltip("high:Q", format=fmt, title="To (95%)")])
+    whiskers: alt.Chart = alt.Chart(effects.dropna(subset=["low", "high"])).mark_rule(color="#000000").encode(
+        x="low:Q", x2="high:Q", y=y, yOffset=offset)
+    return (bars + whiskers).properties(title=alt.TitleParams(title, subtitle=subtitle),
+                                        height=max(120, 30 * len(effects)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import Engine
 
 import seed_data
 from app.services.settings import Settings, get_settings
+from app.services.words import week_date
 from model.budget import check_budget
 from model.population import Population
 from model.scenario import (
@@ -93,6 +95,18 @@ def today_toml(engine: Engine, *, ahead: int = 26) -> tuple[str, int]:
     weeks = len(observed_series(engine))
     scenario = replace(recorded_scenario(engine), name=TODAY, weeks=weeks + ahead)
     return scenario_to_toml(scenario), weeks
+
+
+def first_monday(engine: Engine) -> date | None:
+    """The Monday of rollout week 1 (the first stored week), or None when nothing is stored."""
+    from app.services.recorded import observed_series
+    from model.calibrate import CalibrationError
+
+    try:
+        first = observed_series(engine)["week_start"].iloc[0]
+    except CalibrationError:
+        return None
+    return pd.Timestamp(first).date()
 
 
 def preset_names() -> list[str]:
@@ -200,8 +214,44 @@ def _value(change: str, text: Any) -> Any:
     return int(number) if is_int and number.is_integer() else number
 
 
+def _blank(value: Any) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value))) or str(value).strip() == ""
+
+
+def lever_words(change: str) -> str:
+    """A lever in words ('Extra minutes per work order'); the key itself when it has no label."""
+    return LEVERS[change].label if change in LEVERS else change
+
+
+def week_label(week: int, first: date | None) -> str:
+    """A rollout week with its date when the calendar is known: 'week 84 (15 Jun 2026)', else 'week 84'."""
+    when = week_date(int(week), first)
+    return f"week {int(week)}" if when is None else f"week {int(week)} ({when.day} {when:%b %Y})"
+
+
+def calendar_dates(calendar: pd.DataFrame, first: date | None) -> list[str]:
+    """The calendar's weeks with their dates, one line per week in row order:
+    'Rows 4, 5, 6: week 28 (1 Dec 2025)'; rows without a week say so. Nothing when the dates are unknown.
+    """
+    if first is None:
+        return []
+    rows: dict[str, list[int]] = {}
+    for number, row in enumerate(calendar.to_dict("records"), start=1):
+        week: Any = row.get("week")
+        try:
+            when = week_label(int(float(week)), first) if not _blank(week) else "no week yet"
+        except (TypeError, ValueError):
+            when = "no week yet"
+        rows.setdefault(when, []).append(number)
+    return [f"{'Row' if len(numbers) == 1 else 'Rows'} {', '.join(map(str, numbers))}: {when}"
+            for when, numbers in rows.items()]
+
+
 def calendar_interventions(calendar: pd.DataFrame) -> list[dict[str, Any]]:
     """Calendar rows -> scenario interventions (rows with the same week and label merge).
+
+    Every row with anything in it counts: one without a week, a lever or a value is refused, never
+    left out (a wholly empty row, the editor's spare one, is nothing and is skipped).
 
     Raises:
         ScenarioError: naming the calendar row (as numbered in the editor) and what to fix.
@@ -209,21 +259,41 @@ def calendar_interventions(calendar: pd.DataFrame) -> list[dict[str, Any]]:
     merged: dict[tuple[int, str], dict[str, Any]] = {}
     for number, row in enumerate(calendar.to_dict("records"), start=1):
         where = f"calendar row {number}"
-        if pd.isna(row.get("week")) or pd.isna(row.get("change")) or row.get("change") not in LEVER_RANGES:
-            raise ScenarioError(f"{where}: give a week and choose what changes")
+        week: Any = row.get("week")  # a number, or text, or nothing, from the editor
+        text = row.get("value")
+        change = "" if _blank(row.get("change")) else str(row["change"])
+        if all(_blank(row.get(column)) or (column == "cost" and row.get(column) == 0)
+               for column in CALENDAR_COLUMNS):
+            continue
+        if not _blank(change) and change not in LEVER_RANGES:
+            raise ScenarioError(f"{where}: {change!r} is not something the simulator can change")
+        if _blank(week):
+            what = f" from which {lever_words(change).lower()} changes" if not _blank(change) else \
+                " and choose what changes"
+            raise ScenarioError(f"{where}: give a week{what}")
         try:
-            value = _value(row["change"], row.get("value"))
+            whole = float(week)
+        except (TypeError, ValueError):
+            raise ScenarioError(f"{where}: the week {week!r} is not a whole number") from None
+        if not whole.is_integer() or whole < 1:
+            raise ScenarioError(f"{where}: the week must be a whole number, 1 or later, not {week}")
+        if _blank(change):
+            raise ScenarioError(f"{where}: choose what changes in week {int(whole)}")
+        if _blank(text):
+            raise ScenarioError(f"{where}: give the new value of {lever_words(change).lower()} in week "
+                                f"{int(whole)}")
+        try:
+            value = _value(change, text)
         except ValueError:
-            raise ScenarioError(f"{where}: {row['change']} = {row.get('value')!r} is not a number") from None
+            raise ScenarioError(f"{where}: {change} = {text!r} is not a number") from None
         try:
-            Scenario().with_levers(**{row["change"]: value})
+            Scenario().with_levers(**{change: value})
         except ScenarioError as exc:
             raise ScenarioError(f"{where}: {str(exc).removeprefix('levers.')}") from None
-        label = "" if pd.isna(row.get("label")) else str(row["label"])
-        item = merged.setdefault((int(row["week"]), label), {"week": int(row["week"]), "label": label,
-                                                             "cost": 0.0})
-        item[row["change"]] = value
-        item["cost"] += 0.0 if pd.isna(row.get("cost")) else float(row["cost"])
+        label = "" if _blank(row.get("label")) else str(row["label"])
+        item = merged.setdefault((int(whole), label), {"week": int(whole), "label": label, "cost": 0.0})
+        item[change] = value
+        item["cost"] += 0.0 if _blank(row.get("cost")) else float(row["cost"])
     return list(merged.values())
 
 

@@ -34,6 +34,7 @@ PAGES = (
     PageSpec("views/tracker.py", "Tracker", "tracker", "viewer", ":material/monitoring:"),
     PageSpec("views/upload.py", "Upload", "upload", "editor", ":material/upload_file:"),
     PageSpec("views/simulator.py", "Simulator", "simulator", "editor", ":material/tune:"),
+    PageSpec("views/experiments.py", "Experiments", "experiments", "editor", ":material/science:"),
     PageSpec("views/real_vs_simulated.py", "Real vs simulated", "real-vs-simulated", "editor",
              ":material/compare_arrows:"),
     PageSpec("views/plan.py", "Plan", "plan", "editor", ":material/route:"),

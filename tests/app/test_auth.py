@@ -10,11 +10,12 @@ from tests.app.conftest import MAIN, PASSWORDS, signed_in, texts
 ALL_PAGES = ["tracker", "upload", "simulator", "real_vs_simulated", "plan", "forecast", "admin"]
 MENUS = {
     "viewer": ["Tracker", "Forecast"],
-    "editor": ["Tracker", "Upload", "Simulator", "Real vs simulated", "Plan", "Forecast"],
-    "admin": ["Tracker", "Upload", "Simulator", "Real vs simulated", "Plan", "Forecast", "Admin"],
+    "editor": ["Tracker", "Upload", "Simulator", "Experiments", "Real vs simulated", "Plan", "Forecast"],
+    "admin": ["Tracker", "Upload", "Simulator", "Experiments", "Real vs simulated", "Plan", "Forecast",
+              "Admin"],
 }
-REFUSED = {"viewer": ["upload", "simulator", "real_vs_simulated", "plan", "admin"], "editor": ["admin"],
-           "admin": []}
+REFUSED = {"viewer": ["upload", "simulator", "experiments", "real_vs_simulated", "plan", "admin"],
+           "editor": ["admin"], "admin": []}
 
 
 def _sign_in(name: str, password: str) -> AppTest:

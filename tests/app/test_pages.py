@@ -15,10 +15,13 @@ from tests.app.conftest import click, signed_in, texts
 from tests.app.helpers import forecast_doc
 
 ALLOWED = {"viewer": ["tracker", "forecast"],
-           "editor": ["tracker", "upload", "simulator", "real_vs_simulated", "forecast"],
-           "admin": ["tracker", "upload", "simulator", "real_vs_simulated", "forecast", "admin"]}
+           "editor": ["tracker", "upload", "simulator", "experiments", "real_vs_simulated", "plan",
+                      "forecast"],
+           "admin": ["tracker", "upload", "simulator", "experiments", "real_vs_simulated", "plan",
+                     "forecast", "admin"]}
 TITLES = {"tracker": "Adoption tracker", "upload": "Upload weekly metrics", "simulator": "What-if simulator",
-          "real_vs_simulated": "Real vs simulated", "forecast": "Adoption forecast", "admin": "Admin"}
+          "experiments": "Experiments", "real_vs_simulated": "Real vs simulated", "plan": "Plan",
+          "forecast": "Adoption forecast", "admin": "Admin"}
 
 
 @pytest.mark.parametrize("role,page", [(r, p) for r, pages in ALLOWED.items() for p in pages])
@@ -161,13 +164,16 @@ def test_words_format_numbers_as_people_read_them():
 def test_real_vs_simulated_compares_with_fit_statistics():
     at = signed_in("editor", "real_vs_simulated")
     assert "press **Compare**" in at.info[0].value
+    assert at.selectbox(key="rvs_scenario").value.startswith("The recorded rollout")  # uncalibrated store
     at.select_slider[0].set_value(20).run()
     click(at, "Compare")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Weeks compared"] == "78"
     assert metrics["Real weeks inside the 90% band"].endswith("%")
+    assert [v for v in texts(at.warning) + texts(at.success) if v.startswith("The model fits ")]
     fits = at.dataframe[0].value
-    assert len(fits) == 15 and fits["inside90"].between(0, 100).all()  # shown in percent
+    assert len(fits) == 15 and fits["Real weeks inside the 90% band"].str.endswith("%").all()
+    assert all("_" not in c for c in fits.columns)
 
 
 def test_admin_adds_a_user_and_changes_a_role(engine):
@@ -243,18 +249,20 @@ def test_real_vs_simulated_can_use_the_recorded_rollout():
 def test_real_vs_simulated_can_use_the_calibrated_model(engine):
     assert forecasts.latest_calibration(engine) is None, "only this test calibrates the shared store"
     at = _compare_against("The calibrated model")
-    assert texts(at.warning) == ["Nothing to compare with: no calibration stored yet: run `chasm calibrate` "
-                                 "(the nightly refresh-forecast job does it when new data arrives)."]
+    assert not at.warning
+    assert "has not been fitted to our data yet" in at.info[0].value
+    assert [b for b in at.button if b.label == "Fit the model to our data now"]
     assert not at.get("vega_lite_chart")
 
     calibration.calibrate_store(engine, until=70, quick=True)
     try:
         click(at, "Compare")
-        assert not at.warning
+        assert not [w for w in texts(at.warning) if w.startswith("Nothing to compare with")]
+        assert [t for t in texts(at.warning) + texts(at.success) if t.startswith("The model fits ")]
         assert {m.label: m.value for m in at.metric}["Weeks compared"] == "78"
         captions = " ".join(texts(at.caption))
         assert "fitted on weeks 1-70; weeks 71-78 are an out-of-sample check" in captions
-        assert "No facility has a calibration of its own yet, so each is read against the whole" in captions
+        assert "Each facility is read against the simulated facility of its own name" in captions
         specs = " ".join(c.proto.spec for c in at.get("vega_lite_chart"))
         assert "real vs the calibrated model (20 runs)" in specs
     finally:  # the other pages' tests (the Plan page's among them) need the shared store uncalibrated

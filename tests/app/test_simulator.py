@@ -2,6 +2,7 @@
 
 import pandas as pd
 
+from app.services.simulator import CALENDAR_COLUMNS
 from db.saved_scenarios import saved_scenarios, scenario_toml
 from tests.app.conftest import click, signed_in, texts
 
@@ -58,7 +59,8 @@ def test_a_run_draws_fans_per_facility_and_the_network():
     at = click(_simulator(), "Run simulation")
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Median active share at week 78"].endswith("%")
-    assert metrics["Cost of the interventions"] == "265,000"
+    assert [c for c in texts(at.caption) if c.startswith("90% of runs between ")
+            and c.endswith("%. Cost of the interventions: €265,000.")]
     specs = " ".join(_charts(at))
     assert "Active share of technicians (%)" in specs and "Per facility" in specs
     assert "Facility 01 at week 26" in specs
@@ -131,3 +133,100 @@ def test_a_network_outside_the_allowed_folders_is_an_error_not_a_traceback():
     assert error.startswith("This scenario cannot run: organisation.network = '/etc/passwd': outside the "
                             "folders an edge list may come from (")
     assert not at.exception
+
+
+def test_our_organisation_runs_against_dates_and_its_calendar_shows_them(engine):
+    from app.services.recorded import observed_series
+    from app.services.simulator import week_label
+
+    series = observed_series(engine)
+    first = series["week_start"].iloc[0]
+    at = _simulator(preset=None)
+    weeks = at.session_state["sim_weeks"]
+    calendar = at.session_state["sim_calendar"]
+    assert len(calendar), "the intervention log is today's calendar"
+    week = int(calendar["week"].iloc[0])
+    when = first + pd.Timedelta(weeks=week - 1)
+    assert week_label(week, first) == f"week {week} ({when.day} {when:%b %Y})"
+    [dates] = [c for c in texts(at.caption) if c.startswith("The calendar's weeks as dates:")]
+    line = dates.splitlines()[1].strip()
+    assert line.startswith(("Row 1: ", "Rows 1, "))
+    assert line.endswith(f": week {week} ({when.day} {when:%b %Y})")
+    click(at, "Run simulation")
+    end = first + pd.Timedelta(weeks=weeks - 1)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics[f"Median active share at week {weeks} ({end.day} {end:%b %Y})"].endswith("%")
+    fan = _charts(at)[0]
+    assert '"format": "%b %Y"' in fan or '"format":"%b %Y"' in fan
+    assert "Week since rollout start" not in fan
+
+
+def test_an_example_organisation_keeps_its_weeks():
+    at = click(_simulator(), "Run simulation")
+    assert "Median active share at week 78" in {m.label for m in at.metric}
+    assert "Week since rollout start" in _charts(at)[0]
+    assert not [c for c in texts(at.caption) if c.startswith("The calendar's weeks as dates")]
+
+
+def _calendar(at, rows: list[dict]) -> None:
+    at.session_state["sim_calendar"] = pd.DataFrame(rows, columns=list(CALENDAR_COLUMNS))
+    at.session_state["sim_calendar_version"] = 100 + len(rows)
+    at.run()
+
+
+CMMS = {"week": 20, "change": "friction_minutes", "value": "0.5", "label": "CMMS wk20", "cost": 0.0}
+
+
+def test_an_incomplete_calendar_row_is_refused_naming_it():
+    at = _simulator()
+    for row, message in [
+        ({"week": 20, "change": None, "value": None, "label": "CMMS wk20", "cost": 0.0},
+         "calendar row 2: choose what changes in week 20"),
+        ({"week": None, "change": "friction_minutes", "value": "0.5", "label": "CMMS", "cost": 0.0},
+         "calendar row 2: give a week from which extra minutes per work order changes"),
+        ({"week": 20, "change": "friction_minutes", "value": None, "label": "CMMS", "cost": 0.0},
+         "calendar row 2: give the new value of extra minutes per work order in week 20"),
+        ({"week": None, "change": None, "value": None, "label": "CMMS", "cost": 5000.0},
+         "calendar row 2: give a week and choose what changes"),
+    ]:
+        _calendar(at, [{**CMMS, "week": 10, "label": "Support"}, row])
+        assert texts(at.error) == [f"This scenario cannot run: {message}. Correct it below, then run again."]
+        assert [b for b in at.button if b.label == "Run simulation"][0].disabled, message
+    _calendar(at, [CMMS, {"week": None, "change": None, "value": None, "label": None, "cost": None}])
+    assert not at.error, "a wholly empty row is nothing to run"
+    assert "[[interventions]]" in at.session_state["sim_text"] and "friction_minutes = 0.5" in \
+        at.session_state["sim_text"]
+
+
+def test_the_calendar_shows_levers_and_choices_in_words():
+    at = _simulator()
+    [editor] = at.dataframe  # the intervention calendar (a data editor)
+    levers = set(editor.value["change"])
+    assert "Extra minutes per work order" in levers and not [c for c in levers if "_" in c]
+    assert at.selectbox(key="sim_kpi").options == ["Tickets closed", "Balanced: tickets and downtime",
+                                                   "Downtime prevented"]
+    assert at.selectbox(key="sim_onboarding_mode").options == ["Video", "Hands-on"]
+
+
+def test_a_choice_in_the_calendar_reads_in_words_and_runs_as_the_scenario_spells_it():
+    at = _simulator()
+    _calendar(at, [{"week": 12, "change": "kpi", "value": "downtime_prevented", "label": "New KPI",
+                    "cost": 0.0}])
+    [editor] = at.dataframe
+    assert editor.value["value"].tolist() == ["Downtime prevented"]
+    assert not at.error and 'kpi = "downtime_prevented"' in at.session_state["sim_text"]
+
+
+def test_what_we_do_not_know_gives_each_intervention_a_range_and_who_beats_whom():
+    at = click(_simulator(runs=20), "Run simulation")
+    at.toggle(key="sim_unknowns").set_value(True).run()
+    [caption] = [c for c in texts(at.caption) if c.startswith("Over 20 plausible worlds from ")]
+    assert "the seed case (41% in month 1, 38% in month 3, 73% by month 18)" in caption  # no fit stored
+    table = next(d.value for d in at.dataframe if "Plausible range (90%)" in d.value.columns)
+    assert list(table.columns) == ["Intervention", "From", "Effect by week 78", "Plausible range (90%)",
+                                   "Helps in"]
+    assert table["Effect by week 78"].str.endswith(" pts").all()
+    assert table["From"].str.startswith("week ").all()  # an example organisation: weeks, not dates
+    assert table["Helps in"].str.endswith("% of plausible worlds").all()
+    beats = [m.value for m in at.markdown if " beats " in m.value and "plausible worlds" in m.value]
+    assert len(beats) == 3, "the three likeliest comparisons, in words"

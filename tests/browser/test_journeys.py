@@ -19,8 +19,9 @@ pytestmark = pytest.mark.browser
 
 MENUS = {
     "viewer": ["Tracker", "Forecast"],
-    "editor": ["Tracker", "Upload", "Simulator", "Real vs simulated", "Plan", "Forecast"],
-    "admin": ["Tracker", "Upload", "Simulator", "Real vs simulated", "Plan", "Forecast", "Admin"],
+    "editor": ["Tracker", "Upload", "Simulator", "Experiments", "Real vs simulated", "Plan", "Forecast"],
+    "admin": ["Tracker", "Upload", "Simulator", "Experiments", "Real vs simulated", "Plan", "Forecast",
+              "Admin"],
 }
 PERCENT = re.compile(r"^\d{1,3}%$")
 
@@ -204,9 +205,11 @@ def test_editor_compares_real_with_simulated(app: App) -> None:
 
     app.server.wait_for_forecast()  # it calibrates the model to the demo's history
     _choose(app, "Simulated scenario",
-            "The calibrated model (latest calibration, one run per posterior draw)")
+            "The calibrated model (fitted to our data, one run per posterior draw)")
     assert PERCENT.match(_compare(app))
     app.main.get_by_text(re.compile(r"fitted on (weeks 1-\d+|all \d+ stored weeks)")).wait_for()
+    app.main.get_by_text(re.compile(r"(Read against the whole organisation's band, t|T)he model fits "
+                                    r"(\d+ of \d+|all \d+) facilities")).first.wait_for()
     app.shoot("real-vs-calibrated")
 
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app.services.simulator import TODAY, preset_names, preset_toml, today_toml
+from app.services.simulator import TODAY, first_monday, preset_names, preset_toml, today_toml
 from app.web import resources
 from app.web.components.sim_inputs import load_into_state
 from app.web.components.text import plain
@@ -13,9 +13,10 @@ PRESET = "Preset: "
 
 
 def load_today() -> None:
-    """Load today's organisation (the stored one: headcount, intervention log, 26 weeks ahead)."""
+    """Load today's organisation (the stored one: headcount, intervention log, 26 weeks ahead), its
+    weeks dated from the first stored week."""
     text, weeks = today_toml(resources.engine())
-    load_into_state(text, TODAY, history_until=weeks)
+    load_into_state(text, TODAY, history_until=weeks, first_monday=first_monday(resources.engine()))
 
 
 def _load(choice: str) -> None:
@@ -52,6 +53,10 @@ def load_section() -> None:
     cols[1].button("Load scenario", on_click=_load, args=(choice,), width="stretch")
     if notice := st.session_state.pop("sim_notice", None):
         getattr(st, notice[0])(plain(notice[1]))
+
+
+def editing_caption() -> None:
+    """What the inputs below hold (at the top of the inputs)."""
     st.caption(f"Now editing: {plain(st.session_state.get('sim_source', 'a new scenario'))}")
 
 

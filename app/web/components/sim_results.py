@@ -3,6 +3,8 @@
 import streamlit as st
 
 from app.services import charts
+from app.services.simulator import week_label
+from app.services.words import money, share
 from app.web import resources
 from app.web.components.chart import show_chart
 from app.web.components.text import plain
@@ -10,16 +12,23 @@ from app.web.components.text import plain
 MAX_COMPARED = 4
 
 
-def results(run: tuple[str, int, int]) -> None:
+def headline(run: tuple[str, int, int]) -> None:
+    """The run's numbers and its fan chart (beside the inputs); dated when today's organisation ran."""
     sim = resources.simulate(*run)
+    first = st.session_state.get("sim_run_first_monday")
     final = sim.overall.iloc[-1]
-    cols = st.columns(3)
-    cols[0].metric(f"Median active share at week {len(sim.overall)}", f"{final['p50']:.0%}")
-    cols[1].metric("90% of runs between", f"{final['p05']:.0%} - {final['p95']:.0%}")
-    cols[2].metric("Cost of the interventions", f"{sim.cost:,.0f}")
+    st.metric(f"Median active share at {week_label(len(sim.overall), first)}", share(final["p50"]))
+    st.caption(f"90% of runs between {share(final['p05'])} and {share(final['p95'])}. Cost of the "
+               f"interventions: {money(sim.cost, resources.settings().currency)}.")
+    show_chart(charts.sim_fan_chart(sim.overall, f"{sim.name}: active share, {sim.runs} runs",
+                                    first_monday=first, target=resources.settings().target_share,
+                                    height=200))
+
+
+def results(run: tuple[str, int, int]) -> None:
+    """Below the inputs: per facility, the comparison and one facility's network."""
+    sim = resources.simulate(*run)
     target = resources.settings().target_share
-    show_chart(charts.fan_chart(sim.overall, f"{sim.name}: active share of technicians, {sim.runs} runs",
-                                target=target))
     show_chart(charts.small_multiples(sim.facilities, "Per facility"))
     compare(sim.name, run, target)
     network(run, list(sim.facilities["facility"].unique()), len(sim.overall))
@@ -49,6 +58,7 @@ def network(run: tuple[str, int, int], facilities: list[str], weeks: int) -> Non
     cols = st.columns(2)
     facility = cols[0].selectbox("Facility", facilities, key="sim_network_facility")
     week = cols[1].slider("Week", 1, weeks, min(weeks, 26), key="sim_network_week")
+    when = week_label(week, st.session_state.get("sim_run_first_monday"))
     nodes, edges = resources.network_picture(run[0], facilities.index(facility), week, run[2])
-    show_chart(charts.network_chart(nodes, edges, f"{facility} at week {week}: who uses the tool "
+    show_chart(charts.network_chart(nodes, edges, f"{facility} at {when}: who uses the tool "
                                     "(one simulated run)"))
