@@ -73,6 +73,15 @@ def latest_snapshot(engine: Engine, facility: str | None = None) -> dict[str, An
     return dict(row) if row else None
 
 
+def latest_snapshot_id(engine: Engine, facility: str | None = None) -> int | None:
+    """The id of the newest forecast snapshot: a cheap read that tells whether a cached one is current."""
+    column = col(ForecastSnapshot.facility)
+    query = select(func.max(col(ForecastSnapshot.id))).where(
+        column.is_(None) if facility is None else column == facility)
+    with engine.connect() as conn:
+        return conn.execute(query).scalar()
+
+
 def add_alert(engine: Engine, *, kind: str, message: str, facility: str | None = None,
               week_start: date | None = None) -> bool:
     """Store an alert unless the same one (kind, facility, week) is already there; True if added."""

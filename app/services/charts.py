@@ -206,7 +206,8 @@ def forecast_chart(doc: ForecastDocument) -> Layered:
     names = [p.plan for p in plans]
     colour = alt.Scale(domain=["Observed", *names], range=["#000000", *OKABE_ITO[:len(names)]])
     layers = [alt.Chart(_dated(observed, doc).assign(series="Observed")).mark_line(strokeWidth=2).encode(
-        x=alt.X(x, title="Week" if dated else "Week since rollout start"),
+        x=alt.X(x, title="Week" if dated else "Week since rollout start",
+                axis=alt.Axis(format="%b %Y", labelOverlap=True) if dated else alt.Axis()),
         y=_share("active_share:Q", "Active share of technicians (%)"),
         color=alt.Color("series:N", scale=colour, title=None, legend=alt.Legend(orient="bottom")),
         tooltip=[when, alt.Tooltip("active_share:Q", format=".0%", title="Observed")])]
@@ -285,13 +286,14 @@ def plan_fan(share: pd.DataFrame, calendar: pd.DataFrame, target: float) -> Laye
     rules: alt.Chart = alt.Chart(calendar).mark_rule(color=GREEN, strokeDash=[3, 3]).encode(
         x="date:T", tooltip=[alt.Tooltip("date:T", title="From"),
                              alt.Tooltip("what:N", title="Intervention")])
-    labels: alt.Chart = alt.Chart(calendar).mark_text(angle=270, align="left", dx=-4, dy=-6, color=GREEN,
-                                                      fontSize=10).encode(x="date:T", y=alt.value(4),
-                                                                          text="what:N")
+    numbered = calendar.assign(n=[str(i) for i in range(1, len(calendar) + 1)])
+    labels: alt.Chart = alt.Chart(numbered).mark_text(align="left", dx=3, dy=8, color=GREEN, fontSize=11,
+                                                      fontWeight="bold").encode(
+        x="date:T", y=alt.value(0), text="n:N", tooltip=[alt.Tooltip("what:N", title="Intervention")])
     return (band + mean + rules + labels + target_rule(target)).properties(
         title=alt.TitleParams("The recommended plan, week by week",
                               subtitle="Line: expected share; band: 8 runs in 10; dashed green: when each "
-                                       "intervention starts"), height=340)
+                                       "intervention starts (numbered as in the table)"), height=340)
 
 
 def tornado(effects: pd.DataFrame) -> Layered:

@@ -85,8 +85,16 @@ def users() -> pd.DataFrame:
     return read(engine())
 
 
-@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
 def latest_forecast(facility: str | None = None) -> ForecastDocument | None:
+    """The newest forecast document: cached per snapshot, so a forecast the scheduler stored a moment
+    ago shows at once."""
+    from db.forecasts import latest_snapshot_id
+
+    return _forecast(facility, latest_snapshot_id(engine(), facility))
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
+def _forecast(facility: str | None, snapshot: int | None) -> ForecastDocument | None:
     from app.services.forecasts import latest_forecast as read
 
     return read(engine(), facility)
@@ -145,8 +153,7 @@ def forecast_png(doc_key: str, _doc: ForecastDocument) -> bytes:
 
 
 READS = (data_version, weekly_metrics, tracker_view, uploads, interventions, open_alerts, saved_scenarios,
-         users,
-         latest_forecast, real_vs_simulated, calibrated_vs_real)
+         users, _forecast, real_vs_simulated, calibrated_vs_real)
 
 
 def clear_reads() -> None:

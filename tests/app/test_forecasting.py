@@ -260,6 +260,8 @@ def test_the_nightly_forecast_weighs_the_plans_and_refreshes_when_they_change(en
     done = [d for _, d in told]
     assert done == sorted(done) and done[-1] == 1.0 and len(told) > 10, "a bar that moves, to the end"
     doc = forecasts.latest_forecast(engine)
+    assert store.latest_snapshot_id(engine) == store.latest_snapshot(engine)["id"]  # the pages' cache key
+    assert store.latest_snapshot_id(engine, "Atlantis") is None
     assert [p.plan for p in doc.plans] == ["current plan", "open the AI", "hands-on refreshers",
                                            "second champion cohort"]
     assert doc.skipped_plans == []

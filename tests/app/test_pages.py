@@ -89,6 +89,7 @@ def test_the_forecast_shows_plans_accuracy_and_downloads(monkeypatch):
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download the one-page brief (PDF)", "Download the chart (PNG)"]
     assert not [c for c in texts(at.caption) if c.startswith("Plans left out")]
+    assert "Forecast made 23 November 2026 at 06:00 UTC." in texts(at.caption)
 
 
 def test_the_forecast_says_which_plans_it_left_out_and_why(monkeypatch):

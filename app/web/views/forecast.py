@@ -1,10 +1,13 @@
 """Forecast: the leadership view of where adoption is heading, with a one-page brief to download."""
 
+from datetime import datetime
+
 import streamlit as st
 
 from app.services import brief, charts
 from app.services.settings import get_settings
 from app.services.tracker import OVERALL
+from app.services.words import day
 from app.web import auth, resources
 from app.web.components.chart import show_chart
 from app.web.components.text import code, plain
@@ -72,7 +75,8 @@ if doc.skipped_plans:
 st.info(f"**How accurate has this been?** {doc.sentence or 'Not tested yet.'}")
 if doc.data_version != resources.data_version():
     st.warning("New metrics arrived after this forecast was made; tonight's run will include them.")
-st.caption(f"Forecast made {doc.created_at[:16].replace('T', ' ')} UTC.")
+made = datetime.fromisoformat(doc.created_at)
+st.caption(f"Forecast made {day(made.date())} at {made:%H:%M} UTC.")
 
 key = f"{doc.facility}|{doc.data_version}|{doc.created_at}"
 downloads = st.columns(2)

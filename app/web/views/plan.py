@@ -92,7 +92,8 @@ by = weeks + 1 + max(((deadline - (week_date(weeks + 1, first) or deadline)).day
 
 if st.button("Find the best plan", type="primary"):
     progress = st.progress(0.0, text="Starting...")
-    st.button("Cancel", key="plan_cancel", help="Stops the search; nothing is kept.")
+    cancel = st.empty()
+    cancel.button("Cancel", key="plan_cancel", help="Stops the search; nothing is kept.")
 
     def tick(done: int, total: int, best: float) -> None:
         progress.progress(done / total, text=f"{done:,} of {total:,} plans tried; best so far {best:.0%}")
@@ -107,6 +108,7 @@ if st.button("Find the best plan", type="primary"):
             drivers = plan_drivers(resources.engine(), result)
         st.session_state["plan_result"] = (result, drivers)
     progress.empty()
+    cancel.empty()
 
 found = st.session_state.get("plan_result")
 if found is None:
@@ -120,9 +122,9 @@ st.markdown(plain(
     f"{share(base.probability)}."))
 calendar = pd.DataFrame([{"date": week_date(c.week, first), "what": c.item.label} for c in best.choices],
                         columns=["date", "what"])
-st.dataframe(pd.DataFrame([{"From": when(c.week), "Intervention": c.item.label,
+st.dataframe(pd.DataFrame([{"#": n, "From": when(c.week), "Intervention": c.item.label,
                             "Size": "" if c.size is None else f"{c.size:g}", "Cost": money(c.cost, currency)}
-                           for c in best.choices]), hide_index=True, width="stretch")
+                           for n, c in enumerate(best.choices, start=1)]), hide_index=True, width="stretch")
 start = result.request.by - best.share.shape[0] + 1
 fan = pd.DataFrame({"date": [week_date(start + i, first) for i in range(best.share.shape[0])],
                     "mean": best.share.mean(axis=1), "p10": pd.DataFrame(best.share.T).quantile(0.1),
