@@ -218,6 +218,20 @@ def _blank(value: Any) -> bool:
     return value is None or (not isinstance(value, str) and bool(pd.isna(value))) or str(value).strip() == ""
 
 
+CHOICE_WORDS: dict[str, str] = {
+    "tickets_closed": "Tickets closed", "balanced": "Balanced: tickets and downtime",
+    "downtime_prevented": "Downtime prevented", "video": "Video", "hands_on": "Hands-on"}
+"""Each lever choice in words, as the simulator shows it and its messages say it."""
+
+
+def _in_words(message: str) -> str:
+    """A lever's validation message with its choices in words ("must be one of Tickets closed, ...")."""
+    head, sep, allowed = message.partition("must be one of ")
+    if not sep:
+        return message
+    return head + sep + ", ".join(CHOICE_WORDS.get(v, v) for v in allowed.split(", "))
+
+
 def lever_words(change: str) -> str:
     """A lever in words ('Extra minutes per work order'); the key itself when it has no label."""
     return LEVERS[change].label if change in LEVERS else change
@@ -285,11 +299,14 @@ def calendar_interventions(calendar: pd.DataFrame) -> list[dict[str, Any]]:
         try:
             value = _value(change, text)
         except ValueError:
-            raise ScenarioError(f"{where}: {change} = {text!r} is not a number") from None
+            raise ScenarioError(f"{where}: {lever_words(change)} = {text!r} is not a number") from None
         try:
             Scenario().with_levers(**{change: value})
         except ScenarioError as exc:
-            raise ScenarioError(f"{where}: {str(exc).removeprefix('levers.')}") from None
+            problem = str(exc).removeprefix(f"levers.{change} = ")
+            shown = CHOICE_WORDS.get(value, value) if isinstance(value, str) else value
+            problem = problem.removeprefix(f"{value!r}").removeprefix(f"{value}")
+            raise ScenarioError(f"{where}: {lever_words(change)} = {shown!r}{_in_words(problem)}") from None
         label = "" if _blank(row.get("label")) else str(row["label"])
         item = merged.setdefault((int(whole), label), {"week": int(whole), "label": label, "cost": 0.0})
         item[change] = value

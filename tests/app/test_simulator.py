@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from app.services.simulator import CALENDAR_COLUMNS
+from app.services.simulator import CALENDAR_COLUMNS, week_label
 from db.saved_scenarios import saved_scenarios, scenario_toml
 from tests.app.conftest import click, signed_in, texts
 
@@ -33,8 +33,10 @@ def test_it_opens_on_our_organisation_as_it_stands_and_adopts_champions_as_a_pla
     at.text_input(key="sim_adopt_name").input("Six more champions").run()
     at.text_input(key="sim_adopt_description").input("Six more champions in two weeks").run()
     click(at, "Adopt as plan")
-    assert texts(at.success) == [f"Adopted 'Six more champions': 1 intervention from week {weeks + 2}. The "
-                                 "next forecast weighs it against the current plan."]
+    start = week_label(weeks + 2, observed_series(engine)["week_start"].min())
+    assert start.startswith(f"week {weeks + 2} (") and start.endswith(")")
+    assert texts(at.success) == [f"Adopted 'Six more champions': 1 intervention from {start}. The next "
+                                 "forecast weighs it against the current plan."]
     [row] = adopted(engine)
     assert (row.name, row.source, row.adopted_by) == ("Six more champions", "simulator", "erin")
     assert "count = 6" in row.toml and "Go-live" not in row.toml  # only what happens after today
@@ -106,7 +108,8 @@ def test_a_bad_calendar_value_says_which_row_and_how_to_fix_it():
     at.session_state["sim_calendar_version"] = 99
     at.run()
     [error] = texts(at.error)
-    assert error.startswith("This scenario cannot run: calendar row 1: support = 1.5: out of range")
+    assert error.startswith("This scenario cannot run: calendar row 1: Support (0 none, 1 pilot-level) = "
+                            "1.5: out of range")
     assert [b for b in at.button if b.label == "Run simulation"][0].disabled
 
 

@@ -11,6 +11,7 @@ import streamlit as st
 from app.services.simulator import (
     ATTITUDES,
     CALENDAR_COLUMNS,
+    CHOICE_WORDS,
     LEVERS,
     ScenarioForm,
     calendar_dates,
@@ -23,8 +24,6 @@ STRATEGY_HELP = {"pilot": "the pilot's volunteers first", "degree": "the best-co
                  "trust": "those who trust the AI most", "facility": "spread evenly over facilities",
                  "random": "picked at random"}
 
-CHOICE_WORDS = {"tickets_closed": "Tickets closed", "balanced": "Balanced: tickets and downtime",
-                "downtime_prevented": "Downtime prevented", "video": "Video", "hands_on": "Hands-on"}
 
 
 def _choice(value: str) -> str:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app.services.simulator import TODAY, first_monday, preset_names, preset_toml, today_toml
+from app.services.simulator import TODAY, first_monday, preset_names, preset_toml, today_toml, week_label
 from app.web import resources
 from app.web.components.sim_inputs import load_into_state
 from app.web.components.text import plain
@@ -115,6 +115,6 @@ def adopt_section(text: str | None, user: str) -> None:
             st.error(f"Not adopted: {plain(error)}.")
         else:
             count = len(adopted.plan.interventions)
+            start = week_label(adopted.first_week, st.session_state.get("sim_first_monday"))
             st.success(plain(f"Adopted {adopted.plan.name!r}: {count} intervention{'s' * (count != 1)} from "
-                             f"week {adopted.first_week}. The next forecast weighs it against the current "
-                             "plan."))
+                             f"{start}. The next forecast weighs it against the current plan."))
