@@ -94,17 +94,18 @@ class PlanForecast:
 
 
 def _posterior_runs(calibration: Calibration, scenario: Scenario, runs: int, weeks: int,
-                    seed: int, rng: np.random.Generator) -> EnsembleResult:
+                    seed: int, rng: np.random.Generator, *,
+                    record_facilities: bool = False) -> EnsembleResult:
     """One replicate per posterior draw (taken from `rng`) of `scenario`, on the network `seed` builds."""
     thetas = calibration.posterior.draw(runs, rng)
     population = AdoptionModel(scenario, rng=seed).population
     return run_ensemble(scenario, runs=runs, weeks=weeks, seed=int(rng.integers(2**31)),
                         behaviour=calibration.behaviour(thetas), population=population,
-                        record_facilities=False)
+                        record_facilities=record_facilities)
 
 
 def hindcast(calibration: Calibration, *, runs: int = 100, weeks: int | None = None,
-             seed: int = 0) -> EnsembleResult:
+             seed: int = 0, record_facilities: bool = False) -> EnsembleResult:
     """The fitted model's rollout from week 1, unconditioned: one run per posterior draw.
 
     What the calibrated behaviour says the whole rollout should look like under what was recorded,
@@ -115,9 +116,11 @@ def hindcast(calibration: Calibration, *, runs: int = 100, weeks: int | None = N
         runs: replicates (posterior draws).
         weeks: weeks to simulate; the fitted weeks if None.
         seed: the same seed gives the same runs.
+        record_facilities: also keep each facility's outcomes (the same runs; Real vs simulated).
     """
     weeks = calibration.observed.size if weeks is None else weeks
-    return _posterior_runs(calibration, calibration.scenario, runs, weeks, seed, np.random.default_rng(seed))
+    return _posterior_runs(calibration, calibration.scenario, runs, weeks, seed, np.random.default_rng(seed),
+                           record_facilities=record_facilities)
 
 
 def predictive(calibration: Calibration, plan: Plan, horizon: int, *, draws: int = 200,

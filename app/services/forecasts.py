@@ -118,15 +118,14 @@ def plan_drivers(cal: Calibration, plan: Plan, *, target_week: int, seed: int = 
                  quick: bool = False) -> list[Driver]:
     """Which of a plan's interventions matter, the most first: each one's effect on the active share
     at the target week, left out in turn, over the calibration's plausible worlds (`model.whatif`)."""
-    from model.whatif import posterior_whatif
+    from app.services.whatif import Source, simulate_over_posterior
 
     observed = cal.observed.size
     scenario = plan.apply(cal.scenario, after_week=observed)
-    worlds = DRIVER_WORLDS // 2 if quick else DRIVER_WORLDS
-    thetas = cal.posterior.draw(worlds, np.random.default_rng(seed))
-    whatif = posterior_whatif(scenario, scenario.behaviour.with_draws(cal.posterior.names, thetas), worlds,
-                              source="the calibration", weeks=max(target_week, observed + 1), seed=seed,
-                              effects_from=observed + 1)
+    whatif = simulate_over_posterior(scenario, Source(cal.posterior, "the calibration"),
+                                     worlds=DRIVER_WORLDS // 2 if quick else DRIVER_WORLDS,
+                                     weeks=max(target_week, observed + 1), seed=seed,
+                                     effects_from=observed + 1)
     drivers = [Driver(label=e.label, week=e.week, **{k: v for k, v in e.stats().items() if k != "p50"})
                for e in whatif.effects]
     return sorted(drivers, key=lambda d: -d.mean)

@@ -27,7 +27,7 @@ from model.optimise import (
     plan_scenario,
 )
 from model.scenario import Scenario
-from model.whatif import PosteriorWhatIf, posterior_whatif
+from model.whatif import PosteriorWhatIf
 
 DEFAULT_MENU = seed_data.path("plans", "menu.toml")
 
@@ -102,9 +102,8 @@ def plan_drivers(engine: Engine, result: OptimiseResult, *, worlds: int = 40, se
     row = store.latest_calibration(engine, facility)
     if row is None:
         raise OptimiseError("no calibration is stored: calibrate first")
-    posterior = stored_calibration(row).posterior
-    scenario = plan_scenario(result, result.best)
-    thetas = posterior.draw(worlds, np.random.default_rng(seed))
-    return posterior_whatif(scenario, scenario.behaviour.with_draws(posterior.names, thetas), worlds,
-                            source="the stored organisation's calibration", weeks=result.request.by,
-                            seed=seed, effects_from=result.request.from_week)
+    from app.services.whatif import Source, simulate_over_posterior
+
+    source = Source(stored_calibration(row).posterior, "the stored organisation's calibration")
+    return simulate_over_posterior(plan_scenario(result, result.best), source, worlds=worlds,
+                                   weeks=result.request.by, seed=seed, effects_from=result.request.from_week)

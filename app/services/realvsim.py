@@ -23,7 +23,6 @@ from sqlalchemy import Engine
 from app.services import words
 from app.services.tracker import OVERALL
 from db.queries import active_share, weekly_metrics
-from model.calibrate import Calibration
 from model.ensemble import EnsembleResult, run_ensemble
 from model.scenario import Scenario
 
@@ -223,7 +222,7 @@ def compare_calibrated(engine: Engine, runs: int = 100, *, seed: int = 0) -> Com
                           "job does it when new data arrives)")
     weeks = int(real["week"].max()) + LOOK_AHEAD_WEEKS
     calibration = stored_calibration(row)
-    result = _hindcast_by_facility(calibration, runs=runs, weeks=weeks, seed=seed)
+    result = hindcast(calibration, runs=runs, weeks=weeks, seed=seed, record_facilities=True)
     overall = result.summary("active_share")
     names = _facility_names(real, None)
     bands, matched = _bands_by_name(result, names, overall)
@@ -243,17 +242,6 @@ def compare_calibrated(engine: Engine, runs: int = 100, *, seed: int = 0) -> Com
     comparison["fitted_weeks"] = int(calibration.observed.size)
     comparison["own_fits"] = own
     return comparison
-
-
-def _hindcast_by_facility(calibration: Calibration, *, runs: int, weeks: int, seed: int) -> EnsembleResult:
-    """`model.forecast.hindcast` with the per-facility outcomes recorded (the same draws and runs)."""
-    from model.model import AdoptionModel
-
-    rng = np.random.default_rng(seed)
-    thetas = calibration.posterior.draw(runs, rng)
-    population = AdoptionModel(calibration.scenario, rng=seed).population
-    return run_ensemble(calibration.scenario, runs=runs, weeks=weeks, seed=int(rng.integers(2**31)),
-                        behaviour=calibration.behaviour(thetas), population=population)
 
 
 def _bands_by_name(result: EnsembleResult, names: list[str],
