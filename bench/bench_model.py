@@ -114,4 +114,17 @@ def run() -> list[dict]:
     rows.append({"name": "forecast 26 weeks from a stored calibration (200 trajectories)",
                  "median_s": median_seconds(lambda: forecast_plans(cal, horizon=26), repeats=5),
                  "target_s": 1.0, "n": 5, "n_counts": timed_runs(), "note": "current plan; bands, target probability, costs"})
+    rows.append(_standalone_forecast())
     return rows
+
+
+def _standalone_forecast() -> dict:
+    """`chasm forecast --series` on a 10-point curve: fit, band calibration, Bass baseline (issue #13)."""
+    from model.series import forecast_series
+
+    curve = np.loadtxt(seed_data.path("reference", "ckm_medical_innovation_monthly_curve.csv"), delimiter=",",
+                       skiprows=1, usecols=3)[:10]
+    seconds = median_seconds(lambda: forecast_series(curve, train=10, horizon=6), repeats=5)
+    return {"name": "standalone forecast of a 10-point series (early warning, 6 periods ahead)",
+            "median_s": seconds, "target_s": 5.0, "n": 5, "n_counts": timed_runs(),
+            "note": "physicians' curve, months 1-10; includes the conformal band and the textbook Bass"}

@@ -1,9 +1,12 @@
-"""Forecast the published adoption curves and check calibration on known parameters.
+"""Forecast the published adoption curves from rolling origins and check calibration on known parameters.
 
 python -m bench.forecast_reference --write docs/forecasting.md
 
-Each curve is fitted on its first 60% of periods and forecast over the rest, by the calibrated
-agent-based model and by the Bass baseline; MAE and 80%-band coverage on the held-out periods.
+From every origin K = 3, 4, ... (fit on periods 1..K) each curve is forecast HORIZON periods ahead
+(never past its end) by Chasm's early-warning forecast (several seeds) and by the baselines: the
+textbook Bass curve, Bass with bootstrap bands, the last value, and a linear trend on the last
+three points. Scores are the forecasters' proper scores: MAE of the median, the interval (Winkler)
+score of the 80% band and the CRPS of the sample paths (scoringrules), and the band's coverage.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scoringrules as sr
 
 import seed_data
 from model.bass import fit_bass
@@ -21,7 +25,7 @@ from model.behaviour import Behaviour
 from model.calibrate import CALIBRATED, calibrate
 from model.ensemble import run_ensemble
 from model.scenario import load_scenario
-from model.series import forecast_series
+from model.series import early_forecast
 
 REFERENCE = seed_data.path("reference")
 US_HOUSEHOLDS_1989 = 92.8e6  # US Census, households in 1989: the cable curve's denominator
@@ -46,24 +50,74 @@ def reference_curves() -> dict[str, tuple[np.ndarray, str]]:
     }
 
 
-def evaluate(y: np.ndarray, seed: int = 0) -> dict:
-    """Fit on the first 60%, forecast the rest: MAE and 80% coverage of model and Bass."""
-    train = int(round(len(y) * 0.6))
-    horizon = len(y) - train
-    start = time.perf_counter()
-    doc = forecast_series(y, train=train, horizon=horizon, seed=seed)
-    seconds = time.perf_counter() - start
-    held = y[train:]
-    mean = np.array([f["mean"] for f in doc["forecast"]])
-    lo = np.array([f["p10"] for f in doc["forecast"]])
-    hi = np.array([f["p90"] for f in doc["forecast"]])
-    cumulative = doc["observable"] == "cumulative"
-    bass = fit_bass(y[:train], discontinuance=not cumulative).forecast(horizon)
-    return {"periods": len(y), "train": train, "model_mae": float(np.abs(mean - held).mean()),
-            "model_cov80": float(((held >= lo) & (held <= hi)).mean()),
-            "bass_mae": float(np.abs(bass["mean"] - held).mean()),
-            "bass_cov80": float(((held >= bass["lo_80"]) & (held <= bass["hi_80"])).mean()),
-            "band_scale": doc["band_scale"], "seconds": seconds}
+HORIZON = 5
+SEEDS = (0, 1, 2)
+METHODS = ("Chasm early warning", "textbook Bass", "Bass, bootstrap bands", "last value", "linear trend (last 3)")
+TARGET_RATIO = 1.1
+
+
+def _scores(held: np.ndarray, median: np.ndarray, paths: np.ndarray | None) -> dict[str, float]:
+    """MAE of the median; with sample paths also the 80% interval score, CRPS and coverage."""
+    out = {"mae": float(np.abs(median - held).mean())}
+    if paths is None:  # a point forecast: its CRPS is its absolute error
+        out["crps"] = out["mae"]
+        return out
+    lo, hi = np.quantile(paths, [0.1, 0.9], axis=0)
+    lo, hi = np.minimum(lo, median), np.maximum(hi, median)
+    out["interval"] = float(np.mean(sr.interval_score(held, lo, hi, 0.2)))
+    out["crps"] = float(np.mean(sr.crps_ensemble(held, paths.T)))
+    out["inside"] = float(((held >= lo) & (held <= hi)).sum())
+    return out
+
+
+def rolling(y: np.ndarray, seeds: tuple[int, ...] = SEEDS, horizon: int = HORIZON) -> list[dict]:
+    """One row per (origin, method, seed) with its scores and the number of held-out points."""
+    rows = []
+    for k in range(3, len(y)):
+        h = min(horizon, len(y) - k)
+        held = y[k:k + h]
+        bass = fit_bass(y[:k])
+        curve = bass.curve(np.arange(k + 1, k + h + 1))
+        boot = bass.bootstrap(h, seed=0)
+        trend = y[k - 1] + (y[k - 1] - y[k - 3]) / 2 * np.arange(1, h + 1)
+        base = {"origin": k, "points": h}
+        rows.append(base | {"method": "textbook Bass", "seed": 0} | _scores(held, curve, None))
+        rows.append(base | {"method": "Bass, bootstrap bands", "seed": 0} | _scores(held, curve, boot))
+        rows.append(base | {"method": "last value", "seed": 0} | _scores(held, np.full(h, y[k - 1]), None))
+        rows.append(base | {"method": "linear trend (last 3)", "seed": 0}
+                    | _scores(held, np.clip(trend, 0, 1), None))
+        for seed in seeds:
+            start = time.perf_counter()
+            paths, _, scale = early_forecast(y, train=k, horizon=h, seed=seed)
+            rows.append(base | {"method": "Chasm early warning", "seed": seed, "band_scale": scale,
+                                "seconds": time.perf_counter() - start}
+                        | _scores(held, np.median(paths, axis=0), paths))
+    return rows
+
+
+def evaluate_all(seeds: tuple[int, ...] = SEEDS) -> pd.DataFrame:
+    frames = []
+    for name, (y, _) in reference_curves().items():
+        frame = pd.DataFrame(rolling(y, seeds))
+        frame["curve"] = name
+        frames.append(frame)
+        print(name, frame.groupby("method")["mae"].mean().round(4).to_dict(), flush=True)
+    return pd.concat(frames, ignore_index=True)
+
+
+def targets(frame: pd.DataFrame) -> dict[str, object]:
+    """The issue's targets: per-origin median MAE ratio, interval score and pooled coverage."""
+    model = frame[frame.method == "Chasm early warning"]
+    bass = frame[frame.method == "textbook Bass"].set_index(["curve", "origin"])["mae"]
+    paired = model.assign(bass=bass.reindex(pd.MultiIndex.from_frame(model[["curve", "origin"]])).to_numpy())
+    by_origin = paired.groupby("origin").agg(model=("mae", "median"), bass=("bass", "median"),
+                                             curves=("curve", "nunique"))
+    by_origin["ratio"] = by_origin["model"] / by_origin["bass"]
+    boot = frame[frame.method == "Bass, bootstrap bands"]
+    return {"by_origin": by_origin,
+            "interval": float(model["interval"].mean()), "interval_bass": float(boot["interval"].mean()),
+            "coverage": float(model["inside"].sum() / model["points"].sum()),
+            "coverage_bass": float(boot["inside"].sum() / boot["points"].sum())}
 
 
 def coverage_trials(trials: int = 10, seed: int = 5) -> dict[str, float]:
@@ -81,7 +135,40 @@ def coverage_trials(trials: int = 10, seed: int = 5) -> dict[str, float]:
     return {k: float(np.mean(v)) for k, v in hits.items()}
 
 
-def markdown(rows: dict[str, dict], coverage: dict[str, float], trials: int) -> str:
+def _table(frame: pd.DataFrame) -> list[str]:
+    lines = ["| curve | method | MAE | 80% interval score | CRPS | 80% coverage |", "|---|---|---|---|---|---|"]
+    for curve, group in frame.groupby("curve", sort=False):
+        for method in METHODS:
+            g = group[group.method == method]
+            cover = f"{g['inside'].sum() / g['points'].sum():.0%}" if "inside" in g and g["inside"].notna().all() \
+                else "-"
+            interval = f"{g['interval'].mean():.3f}" if "interval" in g and g["interval"].notna().all() else "-"
+            lines.append(f"| {curve} | {method} | {g['mae'].mean():.3f} | {interval} | {g['crps'].mean():.3f} "
+                         f"| {cover} |")
+    return lines
+
+
+def naive_wins(frame: pd.DataFrame) -> list[str]:
+    """Curves where a naive baseline's mean MAE is as low as Chasm's or lower, in words."""
+    mae = frame.groupby(["curve", "method"], sort=False)["mae"].mean()
+    out = []
+    for curve in frame["curve"].unique():
+        ours = mae[(curve, "Chasm early warning")]
+        for method in ("linear trend (last 3)", "last value"):
+            if round(mae[(curve, method)], 3) <= round(ours, 3):
+                verb = "ties" if round(mae[(curve, method)], 3) == round(ours, 3) else "beats"
+                out.append(f"{curve}: the {method} {verb} it on MAE ({mae[(curve, method)]:.3f} against "
+                           f"{ours:.3f})")
+    return out
+
+
+def markdown(frame: pd.DataFrame, coverage: dict[str, float], trials: int) -> str:
+    t = targets(frame)
+    by = t["by_origin"]
+    assert isinstance(by, pd.DataFrame)
+    misses = [int(k) for k, r in by.iterrows() if r["ratio"] > TARGET_RATIO]
+    model = frame[frame.method == "Chasm early warning"]
+    spread = model.groupby(["curve", "origin"])["mae"].agg(["min", "max"])
     lines = [
         "# Forecasting: how far to trust it",
         "",
@@ -90,84 +177,83 @@ def markdown(rows: dict[str, dict], coverage: dict[str, float], trials: int) -> 
         "",
         "## Method",
         "",
-        "- **Calibration** (`model/calibrate.py`, `model/abc.py`): ABC-SMC (population Monte Carlo ABC,",
-        "  Beaumont et al. 2009, with adaptive tolerances). Uniform priors over the behaviour nobody",
-        f"  observes ({', '.join(f'`{k}`' for k in CALIBRATED)}); the levers",
-        "  the organisation set stay as recorded (stored headcounts; the intervention log replayed as",
-        "  lever changes). Every generation is one batched simulation, one replicate per particle; the",
-        "  distance is the root-mean-square gap between simulated and observed weekly active share",
-        "  (and, where technician-weeks are stored, the weekly lapse rate).",
-        "  The result is a weighted posterior sample, stored with the data version it was fitted on.",
-        "- **Forecast** (`model/forecast.py`): posterior draws are simulated over the observed weeks and",
-        "  the horizon, resampled by how closely they track the last four observed weeks, and summarised",
-        "  as 50/80/95% bands; per plan: expected adoption at the horizon, probability of reaching the",
-        "  target by the date, expected week of reaching it, cost and downtime saved (35% at full use).",
-        "  Reaching the target means holding it four weeks in a row, not touching it in one noisy week.",
-        "  Costs (wage, champions' coaching hours, downtime hours a week and the cost of an hour) are the",
-        "  organisation's settings (`CHASM_WAGE_PER_HOUR`, `CHASM_CHAMPION_HOURS_PER_WEEK`,",
-        "  `CHASM_DOWNTIME_HOURS_PER_WEEK`, `CHASM_DOWNTIME_COST_PER_HOUR`) and price every plan, the",
-        "  current one included; a plan's own `[costs]` table overrides them for that plan. The nightly",
-        "  `refresh-forecast` weighs every plan file in the plans folder (`CHASM_PLANS_DIR`).",
-        "- **Baseline** (`model/bass.py`): Bass diffusion with discontinuance in discrete time, fitted by",
-        "  non-linear least squares with a free launch offset; bands from the residual spread.",
-        "- **Backtest** (`chasm backtest`, and with every nightly snapshot): rolling origins every 8",
-        "  weeks from week 16, 8 weeks ahead; MAE and 80%-band coverage of each method.",
-        "- **Hindcast** (`model.forecast.hindcast`, the Real vs simulated page's \"calibrated model\"): one",
-        "  run per posterior draw from week 1 under the recorded scenario, without the forecast's",
-        "  resampling, laid over the stored series: how closely the fitted model reproduces the history,",
-        "  and, past the fitted weeks, how it predicts.",
-        "- **Standalone curves** (`model/series.py`): a generic organisation of 300 agents; the fit adds",
-        "  the organisation-wide norm, the threshold, innovativeness and how many weekly steps make one",
-        "  period. A curve that never falls is read as cumulative adoption: it is matched to the share who",
-        "  ever adopted, adoption is kept (habit prior 4-12, so the norm follows the adopters), the priors",
-        "  on the baseline and the norm are wider (a generic curve's scale is unknown), the fit runs six",
-        "  generations, and every forecast path continues from the last observed value (the stock at the",
-        "  origin is known). A curve that falls is read as active use, with the narrower settings.",
-        "  The 80% band is then calibrated on the training history itself (split conformal): the model",
-        "  is refitted on the first 60% of the training periods, forecasts the rest, and the band is",
-        "  widened about the median (never narrowed) until it would have held 80% of those points; the",
-        "  factor is reported as `band_scale`. The mean and median stay the model's own.",
+        "- **Early warning** (`model/early.py`, `chasm forecast --series`, the default method): a Bayesian",
+        "  diffusion curve, the mean-field of the model's innovation and imitation (Bass 1969), written as",
+        "  speed s = p + q, ratio r = q / p and ceiling m (and, for a curve that falls, the share delta of",
+        "  users who stop each period). The prior is the published one: Sultan, Farley & Lehmann's (1990)",
+        "  meta-analysis of 213 Bass fits (p = 0.03, q = 0.38 a year), with a wide speed (the series'",
+        "  period is unknown). The period-to-period changes are the curve's changes plus AR(1) errors",
+        "  whose scale grows with the square root of the change (more adopters, more noise) and whose",
+        "  persistence rho and scale sigma are integrated out on grids. The posterior is sampled by",
+        "  population Monte Carlo importance sampling (Cappe et al. 2004). Forecast paths start from the",
+        "  last observed value. The 80% band is then calibrated on the series' own past: refitted from",
+        "  up to 12 earlier origins inside the training periods, widened about the median (never",
+        "  narrowed) until it would have held 80% of those points (split conformal; `band_scale`).",
+        "  From three points on; with few points the band is wide and the forecast says why.",
+        "- **Agent-based fit** (`--method abm`, `model/series.py`): the agent-based model fitted by ABC-SMC",
+        "  (from six points); slower, and kept for comparison.",
+        "- **Textbook Bass** (`model/bass.py`, also the baseline of the store's backtest and forecast): the",
+        "  closed-form cumulative curve fitted by non-linear least squares from 48 starts (Srinivasan &",
+        "  Mason 1986); **bootstrap bands** by refitting to the fitted values plus resampled residuals.",
+        "- **Last value** and **linear trend** on the last three points: the naive baselines.",
+        "- **Store forecasts** (`model/forecast.py`): the agent-based model calibrated by ABC-SMC on the",
+        "  organisation's weekly metrics, with plans; see docs/decision-support.md.",
         "",
-        "## Published curves: fit on the first 60%, forecast the rest",
+        f"## Published curves: rolling origins, {HORIZON} periods ahead",
         "",
-        "The agent-based model (ABC-SMC posterior, 300 generic agents, fitted steps per period) against",
-        "the Bass baseline (with discontinuance for curves that fall, without for cumulative ones).",
-        "MAE in share points (0.05 = 5 points); coverage = held-out points inside the 80% band.",
+        f"From every origin K = 3, 4, ... each curve is forecast up to {HORIZON} periods ahead (never past",
+        f"its end); Chasm's forecast with seeds {', '.join(map(str, SEEDS))}, the baselines once (Bass's",
+        "bootstrap with seed 0). Scores are averaged over origins (and seeds), in share units (0.05 = 5",
+        "points); lower is better for MAE, interval score and CRPS. Point forecasts have no band: their",
+        "CRPS is their absolute error.",
         "",
-        "| curve | periods | trained on | model MAE | model 80% coverage | band scale | Bass MAE "
-        "| Bass 80% coverage | fit+forecast s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        *_table(frame),
+        "",
+        "## Targets",
+        "",
+        "- Median MAE at each origin against the textbook Bass's (median over curves and seeds), target",
+        f"  at most {TARGET_RATIO}x: " + ", ".join(f"K={int(k)}: {r['ratio']:.2f}" for k, r in by.iterrows()
+                                                   if k <= 20) + ("." if len(by) <= 18 else ", ..."),
+        f"  {'Met at every origin.' if not misses else 'Missed at K = ' + ', '.join(map(str, misses)) + '.'}",
+        f"- 80% interval score: {t['interval']:.3f} against {t['interval_bass']:.3f} for Bass with bootstrap "
+        f"bands ({'met' if t['interval'] <= t['interval_bass'] else 'missed'}).",
+        f"- 80% coverage pooled over all held-out points: {t['coverage']:.0%} (target 70-90%; Bass's bootstrap "
+        f"band: {t['coverage_bass']:.0%}).",
+        f"- Seeds: across seeds, one origin's MAE moves by at most {(spread['max'] - spread['min']).max():.3f} "
+        "(median "
+        f"{(spread['max'] - spread['min']).median():.4f}).",
+        f"- Time: {model['seconds'].median():.2f} s median per early-warning forecast, fit, band calibration "
+        "and all.",
+        "",
+        "## Calibration recovers known parameters (the store's agent-based fit)",
+        "",
+        f"{trials} trials: the turnaround scenario simulated with behaviour drawn inside the prior, "
+        "calibrated on 60 weeks with the default settings. Share of trials whose 90% posterior interval "
+        "covers the true value:", "",
+        "| parameter | coverage |", "|---|---|",
+        *[f"| {k} | {v:.0%} |" for k, v in coverage.items()],
+        "", f"Overall: {np.mean(list(coverage.values())):.0%} of parameter-trials covered.", "",
+        "## Where it loses, and notes", "",
+        *(["- A naive baseline's point forecast is as good or better on "
+           f"{len(naive_wins(frame))} of {frame['curve'].nunique()} curves: "
+           + "; ".join(naive_wins(frame)) + ". Straight lines do well on the middle of an S-curve,",
+           "  where it is nearly straight; they have no band and no ceiling, and they run past 100% and",
+           "  never turn down (compare the CRPS column: a point forecast's CRPS is its absolute error)."]
+          if naive_wins(frame) else []),
+        "- The per-origin medians are over five curves (fewer past K = 9: Korea has 10 points), so one",
+        "  curve moves them. Where the ratio is above 1.1 it is the physicians' curve pausing at",
+        "  months 9-10 or hybrid corn's jump in year 10: Chasm starts from the last value and its",
+        "  momentum, the textbook Bass from its fitted curve, and on those origins the curve was luckier.",
+        "- The error model (AR(1) errors scaled by the square root of the change) and the conformal",
+        "  band were chosen after looking at these curves, so the table is not a blind test; the prior",
+        "  was set from the literature before, and not moved after.",
+        "- The cable TV curve has no share in the source; it is divided by the 92.8 million US households",
+        "  of 1989 (an external denominator, so no held-out value leaks into training).",
+        "- The Brazilian farmers' toa 20 row mixes the survey year with non-adopters and is dropped.",
+        "- Vista's curve is the first 60 months after it appears: a real rollout that faded; the",
+        "  textbook Bass cannot fall, the early-warning curve's discontinuance can.",
+        "",
     ]
-    for name, r in rows.items():
-        lines.append(f"| {name} | {r['periods']} | {r['train']} | {r['model_mae']:.3f} | {r['model_cov80']:.0%} "
-                     f"| {r['band_scale']:.1f} | {r['bass_mae']:.3f} | {r['bass_cov80']:.0%} | {r['seconds']:.1f} |")
-    better = sum(r["model_mae"] <= r["bass_mae"] for r in rows.values())
-    per_curve = np.mean([r["model_cov80"] for r in rows.values()])
-    held = np.array([r["periods"] - r["train"] for r in rows.values()])
-    pooled = float(np.dot(held, [r["model_cov80"] for r in rows.values()]) / held.sum())
-    lines += ["", f"The model's error is no worse than Bass's on {better} of {len(rows)} curves; its 80% bands "
-              f"cover {per_curve:.0%} of held-out points on average per curve, {pooled:.0%} of all "
-              f"{held.sum()} held-out points pooled.", "",
-              "## Calibration recovers known parameters", "",
-              f"{trials} trials: the turnaround scenario simulated with behaviour drawn inside the prior, "
-              "calibrated on 60 weeks with the default settings (300 particles, 5 generations). Share of "
-              "trials whose 90% posterior interval covers the true value:", "",
-              "| parameter | coverage |", "|---|---|"]
-    lines += [f"| {k} | {v:.0%} |" for k, v in coverage.items()]
-    lines += ["", f"Overall: {np.mean(list(coverage.values())):.0%} of parameter-trials covered.", "",
-              "## Notes", "",
-              "- The cable TV curve has no share in the source; it is divided by the 92.8 million US households",
-              "  of 1989 (an external denominator, so no held-out value leaks into training).",
-              "- The Brazilian farmers' toa 20 row mixes the survey year with non-adopters and is dropped.",
-              "- Vista's curve is the first 60 months after it appears: a real rollout that faded.",
-              "- The cumulative settings (habit prior, wider priors, anchoring at the last value) and the",
-              "  conformal widening of the bands were added after looking at these curves, so this table is",
-              "  not a blind test: before them the model beat Bass on 2 of 5 curves with 55% coverage.",
-              "- Cable TV's mean is still far off: its first 23 years are a slow trickle, and no fit to them",
-              "  foresees the 1980s take-off (Bass misses it too). The model also missed inside its training",
-              "  history, so its band is widened six-fold: wide, and honest about it. A band scale of 1 means",
-              "  the model's own band already held its in-history errors.",
-              "- Bass bands are the residual spread widened by the square root of the horizon.", ""]
     return "\n".join(lines)
 
 
@@ -176,13 +262,10 @@ def main() -> None:
     parser.add_argument("--write", type=Path)
     parser.add_argument("--trials", type=int, default=10)
     args = parser.parse_args()
-    rows = {}
-    for name, (y, _) in reference_curves().items():
-        rows[name] = evaluate(y)
-        print(name, {k: round(v, 3) for k, v in rows[name].items()}, flush=True)
+    frame = evaluate_all()
     coverage = coverage_trials(args.trials)
     print(coverage)
-    text = markdown(rows, coverage, args.trials)
+    text = markdown(frame, coverage, args.trials)
     if args.write:
         args.write.write_text(text)
     else:

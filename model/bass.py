@@ -1,125 +1,112 @@
-"""The statistical baseline: Bass diffusion with discontinuance, fitted by non-linear least squares.
+"""The statistical baseline: the textbook Bass model, fitted by non-linear least squares.
 
-Never-adopters u, active users a (shares of the population), launch at t0:
+The cumulative share who have adopted by period t (Bass 1969; Srinivasan & Mason 1986 for fitting
+the closed form by non-linear least squares):
 
-    new_t = (p + q a_t) u_t,   u_{t+1} = u_t - new_t,   a_{t+1} = a_t + new_t - delta a_t,
-    u = m and a = 0 at the launch t0
+    F(t) = m (1 - exp(-(p + q) t)) / (1 + (q / p) exp(-(p + q) t)),   t = 1, 2, ... (launch at t = 0)
 
-p is innovation, q imitation (Bass 1969), m the market potential and delta the weekly (per
-period) discontinuance rate. The launch offset t0 is free, so a series that starts mid-diffusion
-fits. It is solved in discrete time, one step per period (the form Bass fitted in 1969).
-Forecast bands come from the residual spread, widening with the square root of the horizon.
+p is innovation, q imitation, m the market potential (the share that eventually adopts, here at
+most 1). The fit is the best of several starts. Forecast bands come from a residual bootstrap
+(Efron & Tibshirani 1993, ch. 9): the curve is refitted to the fitted values plus resampled
+residuals, and each refit's forecast gets a resampled residual of its own. With three points the
+three parameters fit exactly, the residuals are zero and so is the band: the baseline as forecasters
+meet it, not improved.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import OptimizeResult, least_squares
-from scipy.special import ndtri
+from scipy.optimize import least_squares
+
+BOOTSTRAP_DRAWS = 200
+STARTS = tuple((p, q) for p in (0.001, 0.01, 0.03, 0.1) for q in (0.1, 0.3, 0.6, 1.2))
+"""Starting (p, q) pairs; each is tried with three starting potentials."""
+UPPER_Q = 5.0
+
+
+def bass_cumulative(p: np.ndarray | float, q: np.ndarray | float, m: np.ndarray | float,
+                    t: np.ndarray) -> np.ndarray:
+    """M F(t), broadcast over the parameters (give them shape (K, 1) for K curves)."""
+    p, q, m = (np.asarray(v, dtype=float) for v in (p, q, m))
+    decay = np.exp(-(p + q) * np.asarray(t, dtype=float))
+    out: np.ndarray = m * (1.0 - decay) / (1.0 + (q / p) * decay)
+    return out
 
 
 @dataclass(frozen=True)
 class BassFit:
-    """A fitted Bass-with-discontinuance curve."""
+    """A fitted textbook Bass curve."""
 
     p: float
     q: float
     m: float
-    delta: float
-    t0: float
     sigma: float
     """Root-mean-square residual on the training periods."""
     n_train: int
+    residuals: tuple[float, ...] = ()
 
     def curve(self, periods: np.ndarray) -> np.ndarray:
-        """Active share at each period (1-based period numbers)."""
-        return bass_curve(np.array([self.p, self.q, self.m, self.delta, self.t0]), periods)
+        """Cumulative share at each period (1-based period numbers)."""
+        return bass_cumulative(self.p, self.q, self.m, periods)
 
-    def forecast(self, horizon: int, levels: tuple[float, ...] = (0.8,)) -> dict[str, np.ndarray]:
-        """Mean and central bands for the `horizon` periods after training.
+    def bootstrap(self, horizon: int, draws: int = BOOTSTRAP_DRAWS, seed: int = 0) -> np.ndarray:
+        """(draws, horizon) sample paths for the periods after training, by residual bootstrap."""
+        rng = np.random.default_rng(seed)
+        periods = np.arange(1, self.n_train + 1)
+        future = np.arange(self.n_train + 1, self.n_train + horizon + 1)
+        fitted = self.curve(periods)
+        residuals = np.asarray(self.residuals) - np.mean(self.residuals)
+        paths = np.empty((draws, horizon))
+        for k in range(draws):
+            y = np.clip(fitted + rng.choice(residuals, size=periods.size), 0.0, 1.0)
+            refit = _fit(y, starts=((self.p, self.q, self.m),))
+            paths[k] = refit.curve(future) + rng.choice(residuals, size=horizon)
+        return np.clip(paths, 0.0, 1.0)
+
+    def forecast(self, horizon: int, levels: tuple[float, ...] = (0.8,), seed: int = 0,
+                 draws: int = BOOTSTRAP_DRAWS) -> dict[str, np.ndarray]:
+        """Mean (the fitted curve) and bootstrap central bands for the `horizon` periods after training.
 
         Returns:
             period, mean, and lo_XX / hi_XX arrays for each band level (e.g. lo_80, hi_80).
         """
         periods = np.arange(self.n_train + 1, self.n_train + horizon + 1)
-        mean = self.curve(periods)
-        out = {"period": periods, "mean": mean}
-        steps = np.sqrt(np.arange(1, horizon + 1))
+        out = {"period": periods, "mean": self.curve(periods)}
+        paths = self.bootstrap(horizon, draws=draws, seed=seed)
         for level in levels:
-            half = ndtri(0.5 + level / 2) * max(self.sigma, 1e-3) * steps
-            out[f"lo_{round(level * 100)}"] = np.clip(mean - half, 0, 1)
-            out[f"hi_{round(level * 100)}"] = np.clip(mean + half, 0, 1)
+            lo, hi = np.percentile(paths, [50 * (1 - level), 50 * (1 + level)], axis=0)
+            out[f"lo_{round(level * 100)}"] = np.minimum(lo, out["mean"])
+            out[f"hi_{round(level * 100)}"] = np.maximum(hi, out["mean"])
         return out
 
 
-def bass_curve(theta: np.ndarray, periods: np.ndarray) -> np.ndarray:
-    """Integrate the model (RK4) and read the active share at the given periods."""
-    curve: np.ndarray = bass_curves(np.asarray(theta, dtype=float)[None, :], periods)[0]
-    return curve
-
-
-def bass_curves(thetas: np.ndarray, periods: np.ndarray) -> np.ndarray:
-    """Curves (K, len(periods)) for K parameter sets (p, q, m, delta, t0), stepped together.
-
-    Discrete-time Bass (one step per period): new = min((p + q a) u, u); u -= new;
-    a += new - delta a. Each curve runs on its own clock from its launch t0; between whole
-    periods the curve is interpolated, so the fit is smooth in t0.
-    """
-    p, q, m, delta, t0 = (thetas[:, i] for i in range(5))
-    periods = np.asarray(periods, dtype=float)
-    n = max(int(np.ceil(periods.max() - t0.min())) + 1, 1)
-    u, a = m.copy(), np.zeros_like(m)
-    values = np.zeros((n + 1, len(thetas)))
-    for i in range(n):
-        new = np.minimum((p + q * a) * u, u)
-        u = u - new
-        a = a + new - delta * a
-        values[i + 1] = a
-    grid = np.arange(n + 1, dtype=float)
-    out = np.stack([np.interp(periods - t0[k], grid, values[:, k]) for k in range(len(thetas))])
-    return np.where(periods[None, :] < t0[:, None], 0.0, out)
-
-
-ArrayFunction = Callable[[np.ndarray], np.ndarray]
-
-
-def _residuals_and_jacobian(y: np.ndarray, periods: np.ndarray) -> tuple[ArrayFunction, ArrayFunction]:
-    """Residual function and its forward-difference Jacobian, all evaluated in one batch."""
-    cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
-
-    def curves(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        key = theta.tobytes()
-        if key not in cache:
-            steps = np.maximum(np.abs(theta) * 1e-5, 1e-7)
-            batch = np.vstack([theta, theta + np.diag(steps)])
-            cache.clear()
-            cache[key] = (bass_curves(batch, periods), steps)
-        return cache[key]
+def _fit(y: np.ndarray, starts: tuple[tuple[float, float, float], ...]) -> BassFit:
+    t = np.arange(1, y.size + 1, dtype=float)
+    lower = np.array([1e-6, 0.0, max(float(y.max()), 1e-6)])
+    upper = np.array([1.0, UPPER_Q, 1.0])
+    if lower[2] >= upper[2]:
+        lower[2] = upper[2] - 1e-9
 
     def fun(theta: np.ndarray) -> np.ndarray:
-        residuals: np.ndarray = curves(theta)[0][0] - y
+        residuals: np.ndarray = bass_cumulative(theta[0], theta[1], theta[2], t) - y
         return residuals
 
-    def jac(theta: np.ndarray) -> np.ndarray:
-        values, steps = curves(theta)
-        jacobian: np.ndarray = ((values[1:] - values[0]) / steps[:, None]).T
-        return jacobian
+    best = None
+    for start in starts:
+        x0 = np.clip(np.asarray(start, dtype=float), lower + 1e-9, upper - 1e-9)
+        fit = least_squares(fun, x0, bounds=(lower, upper), max_nfev=400)
+        if best is None or fit.cost < best.cost - 1e-15:
+            best = fit
+    assert best is not None
+    p, q, m = (float(v) for v in best.x)
+    return BassFit(p, q, m, float(np.sqrt(np.mean(best.fun ** 2))), int(y.size),
+                   tuple(float(r) for r in -best.fun))
 
-    return fun, jac
 
-
-def fit_bass(shares: np.ndarray, *, discontinuance: bool = True) -> BassFit:
-    """Fit the curve to observed active shares at periods 1..n by least squares.
-
-    Args:
-        shares: active share per period, in [0, 1].
-        discontinuance: fit delta; False fixes it at 0 (a cumulative adoption curve).
-
-    Returns:
-        The best of several starts.
+def fit_bass(shares: np.ndarray) -> BassFit:
+    """Fit the textbook Bass curve to observed shares at periods 1..n by least squares, multi-start.
 
     Raises:
         ValueError: fewer than 3 periods, or shares outside [0, 1].
@@ -129,18 +116,6 @@ def fit_bass(shares: np.ndarray, *, discontinuance: bool = True) -> BassFit:
         raise ValueError(f"Bass fit needs at least 3 periods, got {y.size}")
     if np.any(~np.isfinite(y)) or y.min() < 0 or y.max() > 1:
         raise ValueError("Bass fit needs shares between 0 and 1")
-    periods = np.arange(1, y.size + 1)
-    n = y.size
-    lower = [1e-6, 0.0, max(y.max() * 0.5, 1e-3), 0.0, -max(5.0, n / 4)]
-    upper = [1.0, 5.0, 1.0, 1.0 if discontinuance else 1e-9, 1.0]
-    fits: list[OptimizeResult] = []
-    for p0, q0, m_mult, t0 in ((0.03, 0.38, 1.2, 0.0), (0.01, 0.8, 1.5, 0.0), (0.1, 0.2, 1.05, 0.5),
-                               (0.005, 0.5, 2.0, -max(5.0, n / 4) + 1)):
-        x0 = np.clip([p0, q0, min(max(y.max() * m_mult, lower[2]), 1.0), 0.01 * discontinuance, t0],
-                     np.array(lower) + 1e-9, np.array(upper) - 1e-9)
-        fun, jac = _residuals_and_jacobian(y, periods)
-        fits.append(least_squares(fun, x0, jac=jac, bounds=(lower, upper), max_nfev=300))
-    best = min(fits, key=lambda fit: fit.cost)  # the first of the lowest, as the starts are listed
-    sigma = float(np.sqrt(np.mean(best.fun ** 2)))
-    p, q, m, delta, t0 = (float(v) for v in best.x)
-    return BassFit(p, q, m, delta, t0, sigma, n)
+    top = float(y.max())
+    potentials = (min(top * 1.05 + 1e-3, 1.0), (top + 1.0) / 2, 1.0)
+    return _fit(y, tuple((p, q, m) for p, q in STARTS for m in potentials))

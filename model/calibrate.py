@@ -103,18 +103,19 @@ class Calibration:
         return self.scenario.behaviour.with_draws(self.posterior.names, thetas)
 
 
-def check_series(observed: np.ndarray, *, what: str = "series") -> np.ndarray:
-    """Validate an observed share series.
+def check_series(observed: np.ndarray, *, what: str = "series", unit: str = "week",
+                 minimum: int = MIN_WEEKS, needs: str = "calibration") -> np.ndarray:
+    """Validate an observed share series of `unit`s (weeks for the store; a series' own periods).
 
     Raises:
-        CalibrationError: fewer than MIN_WEEKS points, missing values or shares outside [0, 1].
+        CalibrationError: fewer than `minimum` points, missing values or shares outside [0, 1].
     """
     y = np.asarray(observed, dtype=float)
-    if y.ndim != 1 or y.size < MIN_WEEKS:
+    if y.ndim != 1 or y.size < minimum:
         raise CalibrationError(
-            f"{what}: {y.size} weeks of data; calibration needs at least {MIN_WEEKS}")
+            f"{what}: {y.size} {unit}{'' if y.size == 1 else 's'} of data; {needs} needs at least {minimum}")
     if not np.all(np.isfinite(y)):
-        raise CalibrationError(f"{what}: has missing weeks; fill or drop them first")
+        raise CalibrationError(f"{what}: has missing {unit}s; fill or drop them first")
     if y.min() < 0 or y.max() > 1:
         raise CalibrationError(f"{what}: shares must be between 0 and 1 (got {y.min():.3g}..{y.max():.3g})")
     return y

@@ -20,6 +20,7 @@ The fitted sample ships as `seed_data/posteriors/seed_case.json`, written by
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 import seed_data
+from model import early
 from model.abc import Posterior, abc_smc
 from model.calibrate import CALIBRATED
 from model.ensemble import run_ensemble
@@ -114,6 +116,27 @@ def seed_posterior(path: Path = POSTERIOR_FILE) -> Posterior:
         raise ValueError(f"{path}: schema version {doc.get('schema_version')}; this Chasm reads "
                          f"{SCHEMA_VERSION} (write it again with {doc.get('command', 'model.seedcase')})")
     return Posterior.from_dict(doc["posterior"])
+
+
+@functools.cache
+def seed_case_prior(draws: int = 12, weeks: int = 52, seed: int = 0) -> early.Prior:
+    """The early-warning prior of a weekly rollout: the seed case's behaviour, as diffusion curves.
+
+    `draws` parameter sets from the seed-case posterior run the rollout preset for `weeks` weeks; the
+    diffusion curve is fitted to each run's active share (from the published prior) and the fits are
+    pooled (`early.pooled_prior`). What a facility leans on before the organisation has history of its
+    own. Cached per process.
+    """
+    posterior = seed_posterior()
+    rng = np.random.default_rng(seed)
+    scenario = _presets()["rollout"]
+    thetas = posterior.draw(draws, rng)
+    result = run_ensemble(scenario, runs=draws, weeks=weeks, seed=seed,
+                          behaviour=scenario.behaviour.with_draws(posterior.names, thetas),
+                          population=AdoptionModel(scenario, rng=seed).population, record_facilities=False)
+    fits = [early.fit(result.overall["active_share"][:, k], cumulative=False, seed=seed, particles=3000)
+            for k in range(draws)]
+    return early.pooled_prior(fits, source="the seed case (a rollout of 280 technicians like ours)")
 
 
 if __name__ == "__main__":  # python -m model.seedcase --write FILE

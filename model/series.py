@@ -1,15 +1,17 @@
 """Standalone forecasting of any published adoption curve (`chasm forecast --series`).
 
-The agent-based model is fitted by ABC-SMC to the first `train` periods of the curve (a generic
-organisation of 300 people; how many weekly model steps make one period is fitted too, between a
-quarter and four) and forecasts the next `horizon` periods;
-the Bass baseline is fitted to the same periods.
+By default (`method="early"`) the curve is forecast by the Bayesian diffusion curve of
+`model.early`, from the published prior, from three periods on: an early warning. The 80% band is
+then calibrated on the series' own past (split conformal, `early_band_scale`).
 
-A non-decreasing curve is read as cumulative adoption: it is matched to the share who ever
-adopted, adoption is kept once made (the habit prior starts at 4, so a user lapses rarely and the
-organisation-wide norm follows the adopters), and every forecast path continues from the last
-observed value, because a stock known at the origin is not re-estimated by the model. Any other
-curve is read as the share actively using, with the wider habit prior and no anchoring.
+`method="abm"` fits the agent-based model by ABC-SMC to the first `train` periods (a generic
+organisation of 300 people; how many weekly model steps make one period is fitted too, between a
+quarter and four) and forecasts the next `horizon` periods. A non-decreasing curve is read as
+cumulative adoption: it is matched to the share who ever adopted, adoption is kept once made (the
+habit prior starts at 4), and every forecast path continues from the last observed value. Any
+other curve is read as the share actively using, with the wider habit prior and no anchoring.
+
+The textbook Bass baseline (`model.bass`) is fitted to the same periods either way.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, TypedDict, Unpack
 import numpy as np
 import pandas as pd
 
+from model import early
 from model.abc import Posterior, abc_smc
 from model.bass import fit_bass
 from model.calibrate import CalibrationError, check_series
@@ -60,6 +63,8 @@ SETTINGS: dict[str, FitSettings] = {
     "active": {"priors": SERIES_PRIORS, "generations": 4, "max_simulations": 12_000},
 }
 MAX_STEPS_PER_PERIOD = 4.0
+MIN_PERIODS = 3
+"""The early-warning forecast (the default) works from three periods; the agent-based fit from six."""
 GENERIC = Scenario(
     name="generic diffusion",
     organisation=Organisation(technicians=300, facilities=3, distrust_share=0.5, fear_share=0.3),
@@ -86,7 +91,8 @@ def read_series(path: str | Path) -> np.ndarray:
     periods = frame["period"].to_numpy()
     if not np.array_equal(periods, np.arange(1, len(frame) + 1)):
         raise CalibrationError(f"{path}: periods must run 1, 2, 3... without gaps")
-    return check_series(frame["adoption_share"].to_numpy(dtype=float), what=str(path))
+    return check_series(frame["adoption_share"].to_numpy(dtype=float), what=str(path), unit="period",
+                        minimum=MIN_PERIODS, needs="a forecast")
 
 
 def _paths(thetas: np.ndarray, periods: int, seed: int, population: Population,
@@ -169,40 +175,109 @@ def conformal_scale(future: np.ndarray, held: np.ndarray, level: float = 0.8) ->
     return float(max(1.0, np.quantile(np.abs(held - median) / np.maximum(half, 1e-3), level)))
 
 
-def forecast_series(y: np.ndarray, *, train: int, horizon: int, seed: int = 0,
+INNER_ORIGINS = 12
+"""At most this many of the latest origins inside the training periods calibrate the band."""
+
+
+def _period_check(y: np.ndarray, train: int, minimum: int, needs: str) -> np.ndarray:
+    if train > len(y):
+        raise CalibrationError(f"--train {train}: the series has only {len(y)} periods")
+    return check_series(y[:train], what="training periods", unit="period", minimum=minimum, needs=needs)
+
+
+def early_band_scale(observed: np.ndarray, horizon: int, *, seed: int = 0,
+                     prior: early.Prior | None = None) -> float:
+    """How much wider the 80% band must be to have held the forecast's errors inside the training periods.
+
+    From each of the latest INNER_ORIGINS origins k = 3..K-1 the curve is refitted to periods 1..k and
+    forecasts up to `horizon` periods, never past K; the scale is the 80th percentile of
+    |held-out - median| / (the band's half-width on that side), at least 1 (split-conformal,
+    Vovk et al. 2005, on the series' own past). With fewer than two inner origins it is 1.
+    """
+    size = observed.size
+    origins = list(range(MIN_PERIODS, size))[-INNER_ORIGINS:]
+    if len(origins) < 2:
+        return 1.0
+    ratios = []
+    for k in origins:
+        h = min(horizon, size - k)
+        paths = early.forecast(early.fit(observed[:k], prior, seed=seed, particles=3000), h,
+                               draws=800, seed=seed).paths
+        lo, median, hi = np.quantile(paths, [0.1, 0.5, 0.9], axis=0)
+        held = observed[k:k + h]
+        half = np.where(held >= median, hi - median, median - lo)
+        ratios.append(np.abs(held - median) / np.maximum(half, 1e-3))
+    return float(max(1.0, np.quantile(np.concatenate(ratios), 0.8)))
+
+
+def widen(paths: np.ndarray, scale: float) -> np.ndarray:
+    """Sample paths spread `scale` times as far about their per-period median, clipped to shares."""
+    median = np.median(paths, axis=0)
+    out: np.ndarray = np.clip(median + scale * (paths - median), 0.0, 1.0)
+    return out
+
+
+def early_forecast(y: np.ndarray, *, train: int, horizon: int, seed: int = 0,
+                   prior: early.Prior | None = None,
+                   draws: int = 2000) -> tuple[np.ndarray, early.Forecast, float]:
+    """The early-warning forecast of periods train+1..train+horizon: (calibrated paths, forecast, scale)."""
+    observed = _period_check(y, train, MIN_PERIODS, "a forecast")
+    fitted = early.forecast(early.fit(observed, prior, seed=seed), horizon, draws=draws, seed=seed)
+    scale = early_band_scale(observed, horizon, seed=seed, prior=prior)
+    return widen(fitted.paths, scale), fitted, scale
+
+
+def _rows(periods: range, paths: np.ndarray) -> list[dict[str, Any]]:
+    lo, median, hi = np.quantile(paths, [0.1, 0.5, 0.9], axis=0)
+    return [{"period": p, "mean": round(float(m), 6), "p10": round(float(a), 6), "p50": round(float(b), 6),
+             "p90": round(float(c), 6)}
+            for p, m, a, b, c in zip(periods, paths.mean(axis=0), lo, median, hi, strict=True)]
+
+
+def forecast_series(y: np.ndarray, *, train: int, horizon: int, seed: int = 0, method: str = "early",
                     particles: int = 200, generations: int | None = None,
                     draws: int = 300) -> dict[str, Any]:
     """Fit on periods 1..train, forecast train+1..train+horizon; the JSON contract of the CLI.
 
-    `generations` defaults to the observable's setting in `SETTINGS`. The bands are widened by
-    `band_scale` (reported as `band_scale`); the mean and median are the model's own.
+    `method` "early" (the default) is the Bayesian diffusion curve of `model.early` from the published
+    prior, from three periods; "abm" is the agent-based model fitted by ABC-SMC, from six (`particles`,
+    `generations` and `draws` are its settings). Either way the 80% band is widened by a
+    split-conformal scale on the training periods (reported as `band_scale`).
 
     Raises:
         CalibrationError: too few training periods or a bad series.
     """
-    if train > len(y):
-        raise CalibrationError(f"--train {train}: the series has only {len(y)} periods")
-    observed = check_series(y[:train], what="training periods")
-    cumulative = bool(np.all(np.diff(observed) >= -1e-9))
-    rng = np.random.default_rng(seed)
-    fit = _FitOptions(cumulative=cumulative, rng=rng, population=AdoptionModel(GENERIC, rng=seed).population,
-                      particles=particles, generations=generations, draws=draws)
-    future, posterior = _draws(observed, horizon, **fit)
-    scale = band_scale(observed, **fit)
-    median = np.median(future, axis=0)
-    lo, hi = np.clip(median + scale * (np.percentile(future, [10, 90], axis=0) - median), 0.0, 1.0)
-    bass = fit_bass(observed, discontinuance=not cumulative)
-    bass_mean = bass.forecast(horizon)["mean"]
     periods = range(train + 1, train + horizon + 1)
+    if method == "early":
+        paths, fitted, scale = early_forecast(y, train=train, horizon=horizon, seed=seed)
+        observed = fitted.posterior.observed
+        cumulative, why = fitted.posterior.cumulative, fitted.why
+        doc: dict[str, Any] = {"method": "bayes-diffusion", "prior": fitted.posterior.prior.source,
+                               "posterior_mean": fitted.posterior.summary()}
+    elif method == "abm":
+        observed = _period_check(y, train, 6, "the agent-based fit")
+        cumulative = bool(np.all(np.diff(observed) >= -1e-9))
+        rng = np.random.default_rng(seed)
+        fit = _FitOptions(cumulative=cumulative, rng=rng,
+                          population=AdoptionModel(GENERIC, rng=seed).population,
+                          particles=particles, generations=generations, draws=draws)
+        future, posterior = _draws(observed, horizon, **fit)
+        scale = band_scale(observed, **fit)
+        paths, why = widen(future, scale), ""
+        doc = {"method": "abm-abc-smc", "posterior_mean": posterior.mean()}
+    else:
+        raise CalibrationError(f"--method {method}: must be early or abm")
+    bass = fit_bass(observed).forecast(horizon, seed=seed)
     return {
-        "method": "abm-abc-smc",
+        "method": doc["method"],
         "observable": "cumulative" if cumulative else "active",
-        "forecast": [{"period": p, "mean": round(float(m), 6), "p10": round(float(a), 6),
-                      "p50": round(float(b), 6), "p90": round(float(c), 6)}
-                     for p, m, a, b, c in zip(periods, future.mean(axis=0), lo, median, hi, strict=True)],
+        "forecast": _rows(periods, paths),
         "baseline": {"method": "bass",
-                     "forecast": [{"period": p, "mean": round(float(m), 6)}
-                                  for p, m in zip(periods, bass_mean, strict=True)]},
+                     "forecast": [{"period": p, "mean": round(float(m), 6), "p10": round(float(lo), 6),
+                                   "p90": round(float(hi), 6)}
+                                  for p, m, lo, hi in zip(periods, bass["mean"], bass["lo_80"], bass["hi_80"],
+                                                          strict=True)]},
         "band_scale": round(scale, 3),
-        "posterior_mean": posterior.mean(),
+        "why": why,
+        **{k: v for k, v in doc.items() if k != "method"},
     }

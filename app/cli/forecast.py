@@ -27,6 +27,9 @@ def forecast(
     target: Annotated[float, typer.Option(min=0.0, max=1.0, help="Target active share.")] = 0.7,
     by: Annotated[str | None, typer.Option(help="Target date (ISO) or rollout week.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    method: Annotated[str, typer.Option(help="With --series: early (a diffusion curve from the published "
+                                             "prior, from 3 periods) or abm (the agent-based model, from 6).")
+                      ] = "early",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Forecast adoption with the calibrated model and the Bass baseline."""
@@ -55,16 +58,19 @@ def forecast(
     if train is None:
         raise typer.BadParameter("--series needs --train N", param_hint="--train")
     try:
-        doc = forecast_series(read_series(series), train=train, horizon=horizon, seed=seed)
+        doc = forecast_series(read_series(series), train=train, horizon=horizon, seed=seed, method=method)
     except CalibrationError as exc:
         raise fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(doc))
         return
-    typer.echo(f"{series}: fitted on periods 1-{train} ({doc['observable']} share)")
-    typer.echo("period   model (80% band)        Bass")
+    what = "cumulative share who have adopted" if doc["observable"] == "cumulative" else "share using it"
+    typer.echo(f"{series}: fitted on periods 1-{train} ({what}).")
+    if doc.get("why"):
+        typer.echo(doc["why"])
+    typer.echo("period   forecast (80% band)     textbook Bass")
     for row, base in zip(doc["forecast"], doc["baseline"]["forecast"], strict=True):
-        typer.echo(f"{row['period']:>6}   {row['mean']:5.1%} ({row['p10']:.1%}-{row['p90']:.1%})"
+        typer.echo(f"{row['period']:>6}   {row['p50']:5.1%} ({row['p10']:.1%}-{row['p90']:.1%})"
                    f"   {base['mean']:5.1%}")
 
 

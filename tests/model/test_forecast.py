@@ -124,10 +124,38 @@ def test_standalone_series_bad_input(tmp_path):
     result = CliRunner().invoke(cli.app, ["forecast", "--series", str(path), "--train", "6", "--json"])
     assert result.exit_code == 1
     assert "needs columns period,adoption_share (found period,share)" in result.stderr
-    path.write_text("period,adoption_share\n1,0.1\n2,0.2\n3,0.25\n")
-    result = CliRunner().invoke(cli.app, ["forecast", "--series", str(path), "--train", "3"])
+    path.write_text("period,adoption_share\n1,0.1\n2,0.2\n")
+    result = CliRunner().invoke(cli.app, ["forecast", "--series", str(path), "--train", "2"])
     assert result.exit_code == 1
-    assert "3 weeks of data; calibration needs at least 6" in result.stderr
+    assert f"{path}: 2 periods of data; a forecast needs at least 3" in result.stderr
+    path.write_text("period,adoption_share\n1,0.1\n2,0.2\n3,0.25\n")
+    result = CliRunner().invoke(cli.app, ["forecast", "--series", str(path), "--train", "3",
+                                          "--method", "abm"])
+    assert result.exit_code == 1
+    assert "training periods: 3 periods of data; the agent-based fit needs at least 6" in result.stderr
+    result = CliRunner().invoke(cli.app, ["forecast", "--series", str(path), "--train", "4"])
+    assert result.exit_code == 1
+    assert "--train 4: the series has only 3 periods" in result.stderr
+
+
+def test_standalone_series_forecast_from_three_periods(tmp_path):
+    """An early warning: three periods are enough, the band is wide and the output says why."""
+    cli._register_commands()
+    path = tmp_path / "early.csv"
+    path.write_text("period,adoption_share\n1,0.05\n2,0.09\n3,0.16\n")
+    result = CliRunner().invoke(cli.app, ["forecast", "--series", str(path), "--train", "3",
+                                          "--horizon", "5"])
+    assert result.exit_code == 0, result.output
+    assert f"{path}: fitted on periods 1-3 (cumulative share who have adopted)." in result.stdout
+    assert "Only 3 periods so far: the curve's ceiling is not yet visible in the data" in result.stdout
+    assert "week" not in result.stdout
+    doc = json.loads(CliRunner().invoke(cli.app, ["forecast", "--series", str(path), "--train", "3",
+                                                  "--horizon", "5", "--json"]).stdout)
+    assert doc["method"] == "bayes-diffusion" and doc["prior"].startswith("the published Bass parameters")
+    assert doc["forecast"][0]["p10"] >= 0.16 - 1e-9  # starts from today's level, never below it
+    widths = [row["p90"] - row["p10"] for row in doc["forecast"]]
+    assert widths == sorted(widths) and widths[-1] > 0.2
+    assert set(doc["baseline"]["forecast"][0]) == {"period", "mean", "p10", "p90"}
 
 
 def test_reaching_the_target_means_holding_it_for_four_weeks():
