@@ -1,8 +1,9 @@
 """Posterior-predictive forecasts under plans: bands, the chance of reaching a target, and costs.
 
 Trajectories are simulated from posterior draws over the observed weeks and the horizon in one
-batch, then resampled by how closely they track the last observed weeks (so the forecast starts
-where the organisation actually is), and summarised as 50/80/95% bands.
+batch, then resampled by how closely they track the last observed weeks and shifted by what is left of
+their gap to those weeks (so the forecast starts where the organisation actually is), and
+summarised as 50/80/95% bands.
 """
 
 from __future__ import annotations
@@ -137,7 +138,11 @@ def predictive(calibration: Calibration, plan: Plan, horizon: int, *, draws: int
     bandwidth = max(float(np.quantile(gap, 0.1)), 5e-3)  # keep the paths that end where the data ends
     weights = np.exp(-0.5 * (gap / bandwidth) ** 2)
     pick = rng.choice(len(paths), size=draws, p=weights / weights.sum())
-    return paths[pick], result.overall["downtime_reduction"].T[pick]
+    # What is left of each path's gap to the last weeks is the organisation's own level, which the
+    # model does not see (a facility that counts differently, a week the simulation ran behind):
+    # carry it forward, so the forecast starts where adoption is today instead of restarting below.
+    level = (observed[tail] - paths[pick][:, tail]).mean(axis=1, keepdims=True)
+    return np.clip(paths[pick] + level, 0.0, 1.0), result.overall["downtime_reduction"].T[pick]
 
 
 def forecast_plans(calibration: Calibration, *, horizon: int, plans: tuple[Plan, ...] = (),

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -53,6 +54,19 @@ def test_forecast_is_reproducible(calibration):
     a = forecast_plans(calibration, horizon=8, draws=50, seed=3)[0].bands()
     b = forecast_plans(calibration, horizon=8, draws=50, seed=3)[0].bands()
     assert a.equals(b)
+
+
+def test_the_forecast_starts_where_adoption_is_today(calibration):
+    """An organisation running above what the model can reach (its last four weeks lifted by 25 points):
+    the forecast's first week starts from today's level, not below it, and keeps its spread."""
+    lifted = calibration.observed.copy()
+    lifted[-4:] += 0.25
+    today = lifted[-4:].mean()
+    for cal in (calibration, replace(calibration, observed=lifted)):
+        first = forecast_plans(cal, horizon=4, draws=100, seed=5)[0].bands().iloc[0]
+        assert first["p50"] == pytest.approx(cal.observed[-4:].mean(), abs=0.02)
+        assert first["p90"] > first["p10"]
+    assert first["p50"] == pytest.approx(today, abs=0.02)
 
 
 def test_the_hindcast_lays_the_fitted_model_over_the_whole_rollout(calibration):
