@@ -9,7 +9,8 @@ import platform
 from datetime import date
 from pathlib import Path
 
-MODULES = ("bench.bench_model", "bench.bench_store", "bench.bench_app", "bench.bench_hostile")
+MODULES = ("bench.bench_model", "bench.bench_store", "bench.bench_forecast", "bench.bench_app",
+           "bench.bench_hostile")
 
 HEADER = """# Benchmarks
 

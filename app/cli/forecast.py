@@ -13,6 +13,8 @@ from app.cli.common import fail, open_store
 
 if TYPE_CHECKING:
 
+    from sqlalchemy import Engine
+
     from app.services.documents import ForecastDocument
 
 
@@ -45,6 +47,9 @@ def forecast(
 
         engine = open_store()
         try:
+            if not plan and _early(engine, facility=facility, horizon=horizon, target=target, by=by,
+                                   seed=seed, as_json=as_json):
+                return
             base = recorded_scenario(engine, facility)
             costs = get_settings().costs()
             plans = tuple(load_plan(path, base, costs) for path in plan or [])
@@ -72,6 +77,38 @@ def forecast(
     for row, base in zip(doc["forecast"], doc["baseline"]["forecast"], strict=True):
         typer.echo(f"{row['period']:>6}   {row['p50']:5.1%} ({row['p10']:.1%}-{row['p90']:.1%})"
                    f"   {base['mean']:5.1%}")
+
+
+def _early(engine: Engine, *, facility: str | None, horizon: int, target: float, by: str | None, seed: int,
+           as_json: bool) -> bool:
+    """With fewer weeks stored than the agent-based fit needs, print the early warning instead (True)."""
+    from datetime import timedelta
+
+    import pandas as pd
+
+    from app.services.facility_forecasts import early_warning
+    from app.services.recorded import observed_series, week_of
+    from model.calibrate import MIN_WEEKS
+
+    series = observed_series(engine, facility)
+    if len(series) >= MIN_WEEKS:
+        return False
+    first = pd.Timestamp(series["week_start"].iloc[0]).date()
+    target_date = first + timedelta(weeks=week_of(engine, by, facility) - 1) if by else None
+    warning = early_warning(engine, facility=facility, horizon=horizon, target=target,
+                            target_date=target_date, seed=seed)
+    if as_json:
+        typer.echo(json.dumps({"early_warning": warning.model_dump(mode="json")}))
+        return True
+    typer.echo(f"Only {len(series)} week{'s' if len(series) != 1 else ''} stored: the agent-based forecast "
+               f"needs {MIN_WEEKS}. An early warning from {warning.prior} instead.")
+    typer.echo(f"Now (week of {warning.last_week_start:%d %b %Y}): {warning.now:.0%} active.")
+    typer.echo(warning.why)
+    typer.echo("week of         forecast (80% band)")
+    for week, lo, mid, hi in zip(warning.week_start, warning.p10, warning.p50, warning.p90, strict=True):
+        typer.echo(f"{week:%d %b %Y}    {mid:4.0%} ({lo:.0%}-{hi:.0%})")
+    typer.echo(f"Chance of {target:.0%} by {warning.target_date:%d %b %Y}: {warning.chance_of_target:.0%}.")
+    return True
 
 
 def _print(doc: ForecastDocument, as_json: bool) -> None:
@@ -122,17 +159,21 @@ def calibrate(
 @app.command()
 def backtest(
     facility: Annotated[str | None, typer.Option(help="Backtest one facility.")] = None,
-    horizon: Annotated[int, typer.Option(min=1, max=52, help="Weeks ahead at each origin.")] = 8,
+    horizon: Annotated[int, typer.Option(min=1, max=52,
+                                         help="Weeks ahead of each scored forecast.")] = 4,
+    window: Annotated[int, typer.Option(min=1, max=520, help="Score the last N weeks.")] = 12,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Rolling-origin backtest of the model and the Bass baseline on the stored history."""
+    """Rolling-origin backtest of the model and the textbook Bass curve on the last weeks stored."""
     from app.services.backtests import backtest as run_backtest
     from app.services.backtests import backtest_sentence
     from model.calibrate import CalibrationError
 
     try:
-        result = run_backtest(open_store(), facility=facility, horizon=horizon, seed=seed)
+        result = run_backtest(
+            open_store(), facility=facility, horizon=horizon, window=window, seed=seed,
+            progress=lambda done, total: typer.echo(f"Tested {done} of {total} past forecasts.", err=True))
     except CalibrationError as exc:
         raise fail(str(exc)) from None
     if as_json:

@@ -1,50 +1,77 @@
-"""Rolling-origin backtests of the model and of Bass on the stored series."""
+"""Rolling-origin backtests of the model and of the textbook Bass curve on the stored series.
+
+The question leadership asks is "how far off have your forecasts been lately?", so the backtest
+replays the forecast as it would have been made `horizon` weeks before each of the last `window`
+weeks, and scores only that `horizon`-week-ahead point against what happened: its error, and
+whether it fell inside the 80% band.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from sqlalchemy import Engine
 
 from app.services.documents import BacktestResult, MethodScore
 from app.services.recorded import observed_series, recorded_scenario
 from model.bass import fit_bass
-from model.calibrate import calibrate
+from model.calibrate import MIN_WEEKS, calibrate
 from model.forecast import forecast_plans
 
+WINDOW_WEEKS = 12
+"""The weeks whose outcomes the backtest scores: the most recent ones."""
+AHEAD_WEEKS = 4
+"""How far ahead the scored forecasts were made (a month: what leadership plans on)."""
 
-def backtest(engine: Engine, *, facility: str | None = None, horizon: int = 8, step: int = 8,
-             first: int = 16, seed: int = 0,
+
+def backtest_origins(weeks: int, *, horizon: int = AHEAD_WEEKS, window: int = WINDOW_WEEKS,
+                     step: int = 1) -> list[int]:
+    """Origins (weeks of data the forecast had) whose `horizon`-ahead week is among the last `window`.
+
+    Each origin has at least MIN_WEEKS weeks, as a calibration needs; with `step` > 1 every
+    step-th target week counting back from the newest one."""
+    targets = range(weeks, max(weeks - window, 0), -step)
+    return sorted(t - horizon for t in targets if t - horizon >= MIN_WEEKS)
+
+
+def backtest(engine: Engine, *, facility: str | None = None, horizon: int = AHEAD_WEEKS,
+             window: int = WINDOW_WEEKS, step: int = 1, seed: int = 0,
              progress: Callable[[int, int], None] | None = None) -> BacktestResult:
-    """Rolling-origin backtest of the model and of Bass on the stored series: MAE and 80% coverage.
+    """Rolling-origin backtest of the model and of the textbook Bass curve over the last `window` weeks.
 
+    At each origin both are fitted to the weeks before it only and forecast `horizon` weeks ahead;
+    the forecast for that week is scored (absolute error of the mean, inside the 80% band or not).
     `progress` is called with (origins tested, origins) after each one."""
     y = observed_series(engine, facility)["active_share"].to_numpy()
     scenario = recorded_scenario(engine, facility)
-    errors: dict[str, list[NDArray[np.floating[Any]]]] = {"model": [], "bass": []}
-    inside: dict[str, list[NDArray[np.bool_]]] = {"model": [], "bass": []}
-    origins = list(range(first, len(y) - 1, step))
+    origins = backtest_origins(len(y), horizon=horizon, window=window, step=step)
+    errors: dict[str, list[float]] = {"model": [], "bass": []}
+    inside: dict[str, list[bool]] = {"model": [], "bass": []}
     for done, origin in enumerate(origins, start=1):
-        h = min(horizon, len(y) - origin)
-        held = y[origin:origin + h]
+        held = float(y[origin + horizon - 1])
         cal = calibrate(scenario, y[:origin], seed=seed, particles=100, generations=3,
                         max_simulations=4000)
-        bands = forecast_plans(cal, horizon=h, draws=150, seed=seed)[0].bands()
-        errors["model"].append(np.abs(bands["mean"].to_numpy() - held))
-        inside["model"].append((held >= bands["p10"].to_numpy()) & (held <= bands["p90"].to_numpy()))
-        bass = fit_bass(y[:origin]).forecast(h)
-        errors["bass"].append(np.abs(bass["mean"] - held))
-        inside["bass"].append((held >= bass["lo_80"]) & (held <= bass["hi_80"]))
+        last = forecast_plans(cal, horizon=horizon, draws=150, seed=seed)[0].bands().iloc[-1]
+        errors["model"].append(abs(float(last["mean"]) - held))
+        inside["model"].append(bool(last["p10"] <= held <= last["p90"]))
+        bass = fit_bass(y[:origin]).forecast(horizon, seed=seed)
+        errors["bass"].append(abs(float(bass["mean"][-1]) - held))
+        inside["bass"].append(bool(bass["lo_80"][-1] <= held <= bass["hi_80"][-1]))
         if progress is not None:
             progress(done, len(origins))
+    span = len(y) - (origins[0] + horizon) + 1 if origins else 0  # from the first scored week to today
     scores = {method: MethodScore(
-        mae=float(np.concatenate(errors[method]).mean()) if origins else None,
-        coverage80=float(np.concatenate(inside[method]).mean()) if origins else None,
-        origins=len(origins), horizon=horizon) for method in ("model", "bass")}
+        mae=float(np.mean(errors[method])) if origins else None,
+        coverage80=float(np.mean(inside[method])) if origins else None,
+        origins=len(origins), horizon=horizon, inside=int(sum(inside[method])),
+        scored=len(origins), window_weeks=span) for method in ("model", "bass")}
     return BacktestResult(**scores)
+
+
+def _points(mae: float) -> str:
+    points = round(mae * 100)
+    return "less than 1 point" if points < 1 else f"{points} point{'s' if points != 1 else ''}"
 
 
 def backtest_sentence(result: BacktestResult | None) -> str:
@@ -55,7 +82,11 @@ def backtest_sentence(result: BacktestResult | None) -> str:
     model, bass = result.model, result.bass
     if not model.origins or model.mae is None or model.coverage80 is None:
         return "Not enough history yet to test the forecast against what happened."
-    return (f"Tested on {model.origins} past points in time, the model's {model.horizon}-week "
-            f"forecasts were off by {model.mae * 100:.0f} points on average and "
-            f"{model.coverage80:.0%} of outcomes fell inside its 80% band (a simple Bass curve: "
-            f"{(bass.mae or 0) * 100:.0f} points, {bass.coverage80 or 0:.0%}).")
+    if not model.scored:  # stored before the backtest counted its forecasts
+        return (f"Tested on {model.origins} past points in time, the model's {model.horizon}-week "
+                f"forecasts were off by {_points(model.mae)} on average and "
+                f"{model.coverage80:.0%} of outcomes fell inside its 80% band.")
+    return (f"Over the last {model.window_weeks} weeks, our {model.horizon}-week-ahead forecasts were "
+            f"off by {_points(model.mae)} on average, and {model.inside} of {model.scored} fell "
+            f"inside the 80% band (a textbook Bass curve: {_points(bass.mae or 0)}, "
+            f"{bass.inside} of {bass.scored}).")

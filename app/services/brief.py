@@ -51,6 +51,33 @@ def plan_table(doc: ForecastDocument) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def facility_table(doc: ForecastDocument) -> pd.DataFrame:
+    """One row per facility's early-warning forecast, as people read it (empty when there are none)."""
+    rows = []
+    for f in doc.facilities:
+        at = day(f.week_start[-1])
+        rows.append({
+            "Facility": f.facility,
+            "Weeks live": f.weeks_live,
+            "Now": f.now,
+            f"Expected on {at}": f.p50[-1],
+            "80% band": f"{f.p10[-1]:.0%} to {f.p90[-1]:.0%}",
+            f"Chance of {doc.target:.0%} by {day(f.target_date)}": f.chance_of_target,
+        })
+    return pd.DataFrame(rows)
+
+
+def facility_sentence(doc: ForecastDocument, facility: str) -> str | None:
+    """One facility's forecast in one sentence, or None when the document has none for it."""
+    f = next((f for f in doc.facilities if f.facility == facility), None)
+    if f is None:
+        return None
+    return (f"{f.facility} is at {f.now:.0%} after {f.weeks_live} weeks; by {day(f.week_start[-1])} it is "
+            f"expected at {f.p50[-1]:.0%} (80% band {f.p10[-1]:.0%} to {f.p90[-1]:.0%}), with a "
+            f"{f.chance_of_target:.0%} chance of holding {doc.target:.0%} by {day(f.target_date)}. "
+            f"{f.why}")
+
+
 def when(doc: ForecastDocument, week: int) -> str:
     """A rollout week as its date ("13 July 2026"), or "week 28" when the document has no calendar."""
     when = doc.date_of(week)
@@ -168,6 +195,7 @@ def brief_pdf(doc: ForecastDocument, *, today: date | None = None, currency: str
     pdf.image(io.BytesIO(chart_png(doc)), w=pdf.epw)
     pdf.ln(2)
     _plans(pdf, doc, currency)
+    _facilities(pdf, doc)
     pdf.set_y(-15)
     pdf.set_font("Helvetica", "I", 8)
     last = doc.observed.week_start[-1] if doc.observed.week_start else None
@@ -191,4 +219,27 @@ def _plans(pdf: FPDF, doc: ForecastDocument, currency: str) -> None:
                  money(plan.cost or 0, currency), f"{plan.downtime_hours_saved or 0:,.0f}"]
         for cell, width in zip(cells, widths, strict=True):
             pdf.cell(width, 6, _latin1(cell))
+        pdf.ln()
+
+
+def _facilities(pdf: FPDF, doc: ForecastDocument) -> None:
+    """The facilities furthest from the target first, as many as fit above the footer."""
+    if not doc.facilities:
+        return
+    pdf.ln(3)
+    at = day(doc.facilities[0].week_start[-1])
+    headers = ["Facility", "Now", f"Expected on {at}", "80% band", f"Chance of {doc.target:.0%}"]
+    widths = [60, 20, 45, 35, pdf.epw - 160]
+    pdf.set_font("Helvetica", "B", 9)
+    for header, width in zip(headers, widths, strict=True):
+        pdf.cell(width, 5, _latin1(header), border="B")
+    pdf.ln()
+    pdf.set_font("Helvetica", "", 9)
+    for f in sorted(doc.facilities, key=lambda f: f.chance_of_target):
+        if pdf.get_y() > pdf.h - 22:
+            break
+        cells = [f.facility[:32], f"{f.now:.0%}", f"{f.p50[-1]:.0%}", f"{f.p10[-1]:.0%} to {f.p90[-1]:.0%}",
+                 f"{f.chance_of_target:.0%}"]
+        for cell, width in zip(cells, widths, strict=True):
+            pdf.cell(width, 5, _latin1(cell))
         pdf.ln()

@@ -86,6 +86,28 @@ class BassBaseline(_Part):
     hi_80: list[float]
 
 
+class FacilityForecast(_Part):
+    """One facility's early-warning forecast (`app.services.facility_forecasts`), pooled across facilities."""
+
+    facility: str
+    weeks_live: int
+    """Weeks it has reported since its go-live."""
+    last_week_start: date
+    now: float
+    """Its latest active share."""
+    week_start: list[date]
+    """The forecast's weeks (Mondays)."""
+    p10: list[float]
+    p50: list[float]
+    p90: list[float]
+    chance_of_target: float
+    """Share of forecast paths holding the target four weeks running, begun by the target date."""
+    target_date: date
+    prior: str
+    """What it borrowed from, in words."""
+    why: str
+
+
 class Ranking(_Part):
     """Plan names, best first: by chance of the target, and by cost per point gained (priced plans)."""
 
@@ -100,6 +122,12 @@ class MethodScore(_Part):
     coverage80: float | None
     origins: int
     horizon: int
+    inside: int = 0
+    """Forecasts whose outcome fell inside the 80% band."""
+    scored: int = 0
+    """Forecasts scored (0 in documents stored before the backtest counted them)."""
+    window_weeks: int = 0
+    """The most recent weeks whose outcomes were scored."""
 
 
 class BacktestResult(_Part):
@@ -147,6 +175,8 @@ class ForecastDocument(_Part):
     posterior: PosteriorSummary
     skipped_plans: list[SkippedPlan] = Field(default_factory=list)
     inputs_version: str | None = None
+    facilities: list[FacilityForecast] = Field(default_factory=list)
+    """Each facility's early-warning forecast (the organisation-wide document only; empty before #13)."""
     recommended: str | None = None
     """The plan the forecast recommends (an alternative with a better chance than the current plan's),
     or None when no alternative beats it."""

@@ -25,6 +25,7 @@ from app.services.documents import (
     Bands,
     BassBaseline,
     Driver,
+    FacilityForecast,
     ForecastDocument,
     ObservedSeries,
     PlanForecast,
@@ -235,6 +236,20 @@ def _inputs_version(engine: Engine, folder: Path, settings: Settings) -> str:
     return digest.hexdigest()[:16]
 
 
+def _facility_forecasts(engine: Engine, *, horizon: int, document: ForecastDocument, seed: int,
+                        tell: Progress, at: float, width: float) -> list[FacilityForecast]:
+    """Each facility's pooled early warning, to the organisation-wide forecast's target date; progress
+    in facilities done."""
+    from app.services.facility_forecasts import facility_forecasts
+
+    def told(done: int, total: int) -> None:
+        tell(f"Forecasting each facility ({done} of {total} done)", at + width * done / max(total, 1))
+
+    tell("Forecasting each facility", at)
+    return facility_forecasts(engine, horizon=horizon, target=document.target,
+                              target_date=document.date_of(document.target_week), seed=seed, progress=told)
+
+
 Progress = Callable[[str, float], None]
 """Told what a refresh is doing, in words, and how far along it is (0 to 1)."""
 
@@ -284,7 +299,7 @@ def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick:
               and (shown := _readable(snap)) is not None and shown.inputs_version == inputs_version):
             continue  # no new data, plans or settings since the last snapshot
         tell(f"Testing the model on the past ({where})", (number + 0.5) / len(scopes))
-        tested = (backtest(engine, facility=facility, seed=seed, step=16 if quick else 8,
+        tested = (backtest(engine, facility=facility, seed=seed, step=6 if quick else 2,
                            progress=step(0.5, 0.35, f"Testing the model on the past ({where})"))
                   if facility is None else None)
         tell(f"Forecasting each plan ({where})", (number + 0.85) / len(scopes))
@@ -292,9 +307,13 @@ def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick:
         plans, skipped = alternative_plans(engine, costs=settings.costs()) if facility is None else ((), [])
         document = forecast_document(engine, facility=facility, horizon=horizon, plans=plans, seed=seed,
                                      quick=quick, target=settings.target_share, costs=settings.costs())
+        early_warnings = (_facility_forecasts(engine, horizon=horizon, document=document, seed=seed,
+                                              tell=tell, at=(number + 0.9) / len(scopes),
+                                              width=0.1 / len(scopes))
+                          if facility is None else [])
         document = document.model_copy(update={
             "backtest": tested, "sentence": backtest_sentence(tested), "skipped_plans": skipped,
-            "inputs_version": inputs_version})
+            "inputs_version": inputs_version, "facilities": early_warnings})
         snapshots.append(store.store_snapshot(engine, calibration_id=document.calibration_id,
                                               facility=facility, data_version=version,
                                               document=document.model_dump(mode="json")))

@@ -56,10 +56,12 @@ def forecast_doc(*, weeks: int = 20, horizon: int = 8, facility=None) -> Forecas
         baseline=BassBaseline(week=future, mean=[0.6] * horizon, lo_80=[0.5] * horizon,
                               hi_80=[0.7] * horizon),
         ranking=Ranking(by_probability=["champions", "current plan"], by_cost_per_point=["champions"]),
-        backtest=BacktestResult(model=MethodScore(mae=0.03, coverage80=0.8, origins=6, horizon=8),
-                                bass=MethodScore(mae=0.06, coverage80=0.5, origins=6, horizon=8)),
-        sentence="Tested on 6 past points in time, the model's 8-week forecasts were off by 3 points on "
-                 "average and 80% of outcomes fell inside its 80% band.",
+        backtest=BacktestResult(model=MethodScore(mae=0.03, coverage80=0.8, origins=10, horizon=4, inside=8,
+                                                  scored=10, window_weeks=12),
+                                bass=MethodScore(mae=0.05, coverage80=0.4, origins=10, horizon=4, inside=4,
+                                                 scored=10, window_weeks=12)),
+        sentence="Over the last 12 weeks, our 4-week-ahead forecasts were off by 3 points on average, and "
+                 "8 of 10 fell inside the 80% band (a textbook Bass curve: 5 points, 4 of 10).",
         posterior=PosteriorSummary(mean={"base_utility": 0.1}, interval90={"base_utility": (0.0, 0.2)}),
     )
 
@@ -77,3 +79,17 @@ def store_seed_calibration(engine, observed_weeks: int | None = None) -> int:
                             observed=[0.4] * (observed_weeks or weeks), posterior=seed_posterior().to_dict(),
                             scenario_toml=scenario_to_toml(recorded_scenario(engine)), seconds=1.0)
     return weeks
+
+
+def facility_forecast(name: str, *, now: float, weeks_live: int = 40, chance: float = 0.5):
+    """One facility's early warning, as the nightly refresh stores it in the document."""
+    from app.services.documents import FacilityForecast
+
+    last = date(2026, 11, 16)
+    return FacilityForecast(
+        facility=name, weeks_live=weeks_live, last_week_start=last, now=now,
+        week_start=[last + timedelta(weeks=k) for k in range(1, 9)],
+        p10=[now - 0.01 * k for k in range(1, 9)], p50=[now + 0.01 * k for k in range(1, 9)],
+        p90=[now + 0.03 * k for k in range(1, 9)], chance_of_target=chance, target_date=date(2026, 7, 13),
+        prior="the organisation's 13 other facilities live for 8 weeks or more",
+        why=f"Fitted on {weeks_live} weeks, starting from the organisation's other facilities.")

@@ -68,8 +68,8 @@ def test_refresh_forecast_only_recalibrates_on_new_data_or_an_unreadable_documen
     first = forecasts.refresh_forecast(engine, horizon=8, quick=True)
     assert first["recalibrated"] and len(first["snapshots"]) == 1
     doc = forecasts.latest_forecast(engine)
-    assert doc.backtest.model.origins > 0
-    assert doc.sentence.startswith("Tested on")
+    assert doc.backtest.model.origins == doc.backtest.model.scored == 2  # quick: weeks 72 and 78 of 78
+    assert doc.sentence.startswith("Over the last 7 weeks, our 4-week-ahead forecasts were off by ")
     again = forecasts.refresh_forecast(engine, horizon=8, quick=True)
     assert not again["recalibrated"] and again["snapshots"] == []
     unreadable = doc.model_dump(mode="json") | {"schema_version": 99}  # e.g. written by a newer Chasm
@@ -147,7 +147,7 @@ def test_cli_calibrate_forecast_backtest(engine, tmp_path):
     assert set(doc) == {"facility", "data_version", "calibration_id", "created_at", "observed", "horizon",
                         "target", "target_week", "plans", "baseline", "ranking", "backtest", "sentence",
                         "posterior"} | {"schema_version", "skipped_plans", "inputs_version",
-                                        "recommended"}  # a contract, extended
+                                        "recommended", "facilities"}  # a contract, extended
     assert set(doc["plans"][0]) == {"plan", "description", "bands", "probability_of_target",
                                     "expected_at_horizon", "expected_week_of_target", "cost",
                                     "cost_per_point", "points_gained", "downtime_hours_saved",
@@ -165,7 +165,8 @@ def test_cli_calibrate_forecast_backtest(engine, tmp_path):
     assert result.exit_code == 1 and "interventions[1].magic: unknown lever" in result.stderr
     result = runner.invoke(cli.app, ["forecast", "--facility", "Atlantis"])
     assert result.exit_code == 1
-    assert result.stderr.strip() == "error: no weekly metrics stored for facility 'Atlantis'"
+    assert result.stderr.strip() == ("error: no weekly metrics stored for facility 'Atlantis': "
+                                     "upload a file or load the demo")
 
 
 def test_per_facility_fit_beside_the_pooled_one(engine):
@@ -256,10 +257,13 @@ def test_the_nightly_forecast_weighs_the_plans_and_refreshes_when_they_change(en
     steps = list(dict.fromkeys(what for what, _ in told))
     assert steps == ["Fitting the model to the stored metrics (all facilities)",
                      "Testing the model on the past (all facilities)",
-                     "Forecasting each plan (all facilities)", "Forecast ready"]
+                     "Forecasting each plan (all facilities)", "Forecasting each facility",
+                     *(f"Forecasting each facility ({k} of 15 done)" for k in range(1, 16)), "Forecast ready"]
     done = [d for _, d in told]
     assert done == sorted(done) and done[-1] == 1.0 and len(told) > 10, "a bar that moves, to the end"
     doc = forecasts.latest_forecast(engine)
+    assert len(doc.facilities) == 15 and all(f.target_date == doc.date_of(doc.target_week)
+                                             for f in doc.facilities)
     assert store.latest_snapshot_id(engine) == store.latest_snapshot(engine)["id"]  # the pages' cache key
     assert store.latest_snapshot_id(engine, "Atlantis") is None
     assert [p.plan for p in doc.plans] == ["current plan", "open the AI", "hands-on refreshers",
@@ -291,3 +295,34 @@ def test_the_nightly_forecast_weighs_the_plans_and_refreshes_when_they_change(en
     assert not again["recalibrated"] and len(again["snapshots"]) == 1, "a changed plans folder re-forecasts"
     assert [p.plan for p in forecasts.latest_forecast(engine).plans] == [
         "current plan", "hands-on refreshers", "second champion cohort"]
+
+
+def test_the_backtest_scores_the_month_ahead_forecasts_of_the_last_twelve_weeks():
+    from app.services.backtests import backtest_origins
+
+    # 78 weeks stored: the forecasts made with 62..74 weeks of data, for weeks 67..78.
+    assert backtest_origins(78) == list(range(63, 75))
+    assert backtest_origins(78, step=6) == [68, 74]
+    assert backtest_origins(12) == [6, 7, 8]  # a calibration needs 6 weeks of data
+    assert backtest_origins(9) == []
+
+
+def test_the_accuracy_sentence_says_it_plainly():
+    from app.services.backtests import backtest_sentence
+    from app.services.documents import BacktestResult, MethodScore
+
+    doc = forecast_doc(weeks=40)
+    assert backtest_sentence(doc.backtest) == (
+        "Over the last 12 weeks, our 4-week-ahead forecasts were off by 3 points on average, and 8 of 10 "
+        "fell inside the 80% band (a textbook Bass curve: 5 points, 4 of 10).")
+    close = BacktestResult(model=MethodScore(mae=0.004, coverage80=1.0, origins=3, horizon=4, inside=3,
+                                             scored=3, window_weeks=9),
+                           bass=MethodScore(mae=0.012, coverage80=0.0, origins=3, horizon=4, inside=0,
+                                            scored=3, window_weeks=9))
+    assert backtest_sentence(close) == (
+        "Over the last 9 weeks, our 4-week-ahead forecasts were off by less than 1 point on average, and "
+        "3 of 3 fell inside the 80% band (a textbook Bass curve: 1 point, 0 of 3).")
+    none = BacktestResult(model=MethodScore(mae=None, coverage80=None, origins=0, horizon=4),
+                          bass=MethodScore(mae=None, coverage80=None, origins=0, horizon=4))
+    assert backtest_sentence(none) == "Not enough history yet to test the forecast against what happened."
+    assert backtest_sentence(None).startswith("Not yet backtested on this data")

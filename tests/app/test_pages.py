@@ -92,6 +92,29 @@ def test_the_forecast_shows_plans_accuracy_and_downloads(monkeypatch):
     assert "Forecast made 23 November 2026 at 06:00 UTC." in texts(at.caption)
 
 
+def test_the_forecast_shows_each_facilitys_early_warning(monkeypatch):
+    from tests.app.helpers import facility_forecast
+
+    doc = forecast_doc().model_copy(update={"facilities": [
+        facility_forecast("Aberdeen Works", now=0.62, chance=0.55),
+        facility_forecast("Hull Works", now=0.31, weeks_live=3, chance=0.04)]})
+    monkeypatch.setattr(forecast_documents, "latest_forecast",
+                        lambda engine, facility=None: doc if facility is None else None)
+    at = signed_in("viewer", "forecast")
+    assert "By facility" in [h.value for h in at.subheader]
+    table = at.dataframe[1].value
+    assert list(table.columns) == ["Facility", "Weeks live", "Now", "Expected on 11 January 2027", "80% band",
+                                   "Chance of 70% by 13 July 2026"]
+    assert list(table["Facility"]) == ["Hull Works", "Aberdeen Works"]  # furthest from the target first
+    assert list(table["80% band"]) == ["23% to 55%", "54% to 86%"]
+    at.selectbox(key="forecast_scope").select("Hull Works").run()
+    assert not at.exception
+    early = at.info[0].value
+    assert early.startswith("**Early warning for Hull Works** (pooled with the other facilities): Hull Works "
+                            "is at 31% after 3 weeks; by 11 January 2027 it is expected at 39% (80% band "
+                            "23% to 55%), with a 4% chance of holding 70% by 13 July 2026.")
+
+
 def test_the_forecast_says_which_plans_it_left_out_and_why(monkeypatch):
     doc = forecast_doc().model_copy(update={"skipped_plans": [SkippedPlan(
         file="late.toml", reason="plan 'late': interventions[1].week = 60 is in the past")]})

@@ -19,6 +19,12 @@ facilities = sorted(resources.weekly_metrics()["facility"].unique())
 scope = st.selectbox("Forecast for", [OVERALL, *facilities], key="forecast_scope")
 facility = None if scope == OVERALL else scope
 doc = resources.latest_forecast(facility)
+overall = resources.latest_forecast(None) if facility is not None else doc
+early_words = brief.facility_sentence(overall, facility) if facility and overall else None
+if doc is None and early_words is not None:
+    st.info(f"**Early warning for {plain(scope)}** (pooled with the other facilities): {plain(early_words)}")
+    st.caption("The full forecast with plans is organisation-wide; an editor can also fit this facility "
+               "on its own below.")
 if doc is None:
     where = scope.lower() if facility is None else plain(scope)
     st.info(f"No forecast for {where} yet. The scheduler makes one "
@@ -73,6 +79,18 @@ if doc.skipped_plans:
     st.caption("Plans left out of this forecast: " + "; ".join(f"{code(s.file)}: {plain(s.reason)}"
                                                               for s in doc.skipped_plans))
 st.info(f"**How accurate has this been?** {doc.sentence or 'Not tested yet.'}")
+if facility is None and doc.facilities:
+    st.subheader("By facility")
+    st.caption("Each facility's early warning: its own weeks, pooled with the other facilities' curves "
+               "(a facility just live borrows from those live for months), furthest from the target first.")
+    facility_rows = brief.facility_table(doc)
+    percent = [c for c in facility_rows.columns if c not in ("Facility", "Weeks live", "80% band")]
+    shown = facility_rows.sort_values(percent[-1])
+    st.dataframe(shown.assign(**{c: shown[c] * 100 for c in percent}),
+                 hide_index=True, width="stretch", height=min(36 * (len(facility_rows) + 1) + 2, 800),
+                 column_config={c: st.column_config.NumberColumn(format="%.0f%%") for c in percent})
+elif early_words is not None:
+    st.info(f"**Early warning for {plain(scope)}** (pooled with the other facilities): {plain(early_words)}")
 if doc.data_version != resources.data_version():
     st.warning("New metrics arrived after this forecast was made; tonight's run will include them.")
 made = datetime.fromisoformat(doc.created_at)
