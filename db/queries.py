@@ -99,6 +99,21 @@ def uploads(engine: Engine) -> pd.DataFrame:
     return _frame(engine, select(*columns).order_by(table.c.id.desc()))
 
 
+def last_uploads(engine: Engine) -> pd.DataFrame:
+    """Each facility's latest upload that brought it a facility-week: facility, uploaded_at.
+
+    Facilities whose weeks came without an upload record (e.g. the demo loaded directly) are absent.
+    """
+    query: Select = (
+        select(col(Facility.name).label("facility"), func.max(col(Upload.uploaded_at)).label("uploaded_at"))
+        .join(WeeklyMetric, col(WeeklyMetric.facility_id) == col(Facility.id))
+        .join(Upload, col(Upload.id) == col(WeeklyMetric.upload_id))
+        .group_by(col(Facility.name))
+        .order_by(col(Facility.name))
+    )
+    return _frame(engine, query)
+
+
 def facilities(engine: Engine) -> pd.DataFrame:
     """Every facility with its number of stored weeks.
 

@@ -8,12 +8,16 @@ import altair as alt
 import pandas as pd
 
 from app.services.documents import ForecastDocument
+from app.services.tracker import OVERALL
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 BLUE, ORANGE, GREEN, PINK, SKY, VERMILION = OKABE_ITO[:6]
 GREY = "#999999"
 SHARE_AXIS = alt.Axis(format=".0%", title=None)
+DATE_AXIS = alt.Axis(format="%b %Y", labelOverlap=True)
+"""Every time axis: months with their years (a two-year history never reads as one)."""
+DAY = "%d %b %Y"
 
 Layered = alt.LayerChart | alt.FacetChart
 """What `+` and alt.layer return: altair turns layers that all share a facet encoding into a FacetChart
@@ -46,22 +50,42 @@ def target_rule(target: float, label: str = "Target") -> Layered:
     return rule + text
 
 
-def trend_chart(trend: pd.DataFrame, target: float, scope: str) -> Layered:
-    """Breadth and depth of one scope week by week, against the target line."""
+def trend_chart(trend: pd.DataFrame, target: float, scope: str,
+                interventions: pd.DataFrame | None = None) -> Layered:
+    """Breadth and depth of one scope week by week, against the target line, with the intervention log.
+
+    `interventions`: week_start, facility (None: organisation-wide), label; a facility's trend shows
+    its own and the organisation-wide ones, the overall trend all of them.
+    """
     frame = trend[trend["scope"] == scope].melt(
         id_vars=["week_start"], value_vars=["breadth", "depth"], var_name="measure", value_name="share")
     frame["week_start"] = pd.to_datetime(frame["week_start"])
     frame["measure"] = frame["measure"].map({"breadth": "Active technicians (breadth)",
                                              "depth": "AI-assisted work orders (depth)"})
     lines: alt.Chart = alt.Chart(frame).mark_line(point=False, strokeWidth=2).encode(
-        x=alt.X("week_start:T", title="Week"),
+        x=alt.X("week_start:T", title="Week", axis=DATE_AXIS),
         y=_share("share:Q", "Share (%)"),
         color=alt.Color("measure:N", title=None, scale=alt.Scale(range=[BLUE, ORANGE]),
                         legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400)),
-        tooltip=[alt.Tooltip("week_start:T", title="Week"), "measure:N",
-                 alt.Tooltip("share:Q", format=".0%", title="Share")])
-    return (lines + target_rule(target)).properties(
-        title=f"Breadth and depth of use, {scope.lower() if scope.startswith('All') else scope}",
+        tooltip=[alt.Tooltip("week_start:T", title="Week of", format=DAY),
+                 alt.Tooltip("measure:N", title="Of"), alt.Tooltip("share:Q", format=".0%", title="Share")])
+    layers = lines + target_rule(target)
+    if interventions is not None and not interventions.empty:
+        mine = interventions if scope == OVERALL else interventions[
+            interventions["facility"].isna() | (interventions["facility"] == scope)]
+        shown = mine.assign(week_start=pd.to_datetime(mine["week_start"]))
+        shown = shown[(shown["week_start"] >= frame["week_start"].min())
+                      & (shown["week_start"] <= frame["week_start"].max())]
+        if not shown.empty:
+            marks: alt.Chart = alt.Chart(shown).mark_rule(color=GREEN, strokeDash=[3, 3]).encode(
+                x="week_start:T", tooltip=[alt.Tooltip("week_start:T", title="Week of", format=DAY),
+                                           alt.Tooltip("label:N", title="Intervention")])
+            layers = layers + marks
+    where = scope.lower() if scope.startswith("All") else scope
+    marked = interventions is not None and not interventions.empty
+    return layers.properties(
+        title=alt.TitleParams(f"Breadth and depth of use, {where}", subtitle=(
+            "Dashed green: interventions from the log (point at one for what it was)" if marked else "")),
         height=300)
 
 
@@ -90,13 +114,14 @@ def lifecycle_chart(lifecycle: pd.DataFrame) -> alt.Chart:
     signed = lifecycle["technicians"].where(lifecycle["status"] != "lapsed", -lifecycle["technicians"])
     lifecycle = lifecycle.assign(week_start=pd.to_datetime(lifecycle["week_start"]), bar=signed)
     bars: alt.Chart = alt.Chart(lifecycle).mark_bar().encode(
-        x=alt.X("week_start:T", title="Week"),
+        x=alt.X("week_start:T", title="Week", axis=DATE_AXIS),
         y=alt.Y("bar:Q", title="Technicians"),
         color=alt.Color("status:N", title=None, sort=order,
                         scale=alt.Scale(domain=order, range=[SKY, BLUE, GREEN, VERMILION]),
                         legend=alt.Legend(orient="right")),
         order=alt.Order("status:N"),
-        tooltip=[alt.Tooltip("week_start:T", title="Week"), "status:N", "technicians:Q"],
+        tooltip=[alt.Tooltip("week_start:T", title="Week of", format=DAY),
+                 alt.Tooltip("status:N", title="Users"), alt.Tooltip("technicians:Q", title="Technicians")],
     )
     return bars.properties(title="Users each week: new, retained and reactivated; lapsed below zero",
                            height=320)
@@ -277,14 +302,14 @@ def plan_fan(share: pd.DataFrame, calendar: pd.DataFrame, target: float) -> Laye
 
     `share`: columns date, mean, p10, p90; `calendar`: columns date, what.
     """
-    base = alt.Chart(share).encode(x=alt.X("date:T", title="Week"))
+    base = alt.Chart(share).encode(x=alt.X("date:T", title="Week", axis=DATE_AXIS))
     band: alt.Chart = base.mark_area(opacity=0.3, color=BLUE).encode(
         y=_share("p10:Q", "Active share of technicians (%)"), y2="p90:Q")
     mean: alt.Chart = base.mark_line(color=BLUE, strokeWidth=2).encode(
-        y="mean:Q", tooltip=[alt.Tooltip("date:T", title="Week"), alt.Tooltip("mean:Q", format=".0%",
-                                                                                title="Expected")])
+        y="mean:Q", tooltip=[alt.Tooltip("date:T", title="Week of", format=DAY),
+                             alt.Tooltip("mean:Q", format=".0%", title="Expected")])
     rules: alt.Chart = alt.Chart(calendar).mark_rule(color=GREEN, strokeDash=[3, 3]).encode(
-        x="date:T", tooltip=[alt.Tooltip("date:T", title="From"),
+        x="date:T", tooltip=[alt.Tooltip("date:T", title="From", format=DAY),
                              alt.Tooltip("what:N", title="Intervention")])
     numbered = calendar.assign(n=[str(i) for i in range(1, len(calendar) + 1)])
     labels: alt.Chart = alt.Chart(numbered).mark_text(align="left", dx=3, dy=8, color=GREEN, fontSize=11,

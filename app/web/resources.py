@@ -44,10 +44,11 @@ def weekly_metrics(facility: str | None = None) -> pd.DataFrame:
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
 def tracker_view(target: float, inactive_weeks: int):
     from app.services.tracker import tracker_view as build
-    from db.queries import technician_weeks
+    from db.queries import interventions, last_uploads, technician_weeks
 
     return build(weekly_metrics(), technician_weeks(engine()), target=target,
-                 inactive_weeks=inactive_weeks)
+                 inactive_weeks=inactive_weeks, last_uploads=last_uploads(engine()),
+                 interventions=interventions(engine()))
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
