@@ -165,8 +165,8 @@ def lifecycle(tech_weeks: pd.DataFrame) -> pd.DataFrame:
                                                                                "week_start"])
     by = frame.groupby("technician_key")["active"]
     before = by.shift(1, fill_value=False).astype(bool)
-    ever_before = by.transform(lambda s: s.astype(int).cumsum().shift(1, fill_value=0) > 0)
     active = frame["active"].astype(bool)
+    ever_before = (active.astype(int).groupby(frame["technician_key"]).cumsum() - active.astype(int)) > 0
     status = np.select(
         [active & ~ever_before, active & before, active & ~before & ever_before, ~active & before],
         list(LIFECYCLE), default="")
@@ -176,15 +176,35 @@ def lifecycle(tech_weeks: pd.DataFrame) -> pd.DataFrame:
 
 
 def _inactive(tech_weeks: pd.DataFrame) -> pd.DataFrame:
-    """Technicians present in the latest week who used the tool before: last_active, weeks_inactive."""
+    """Technicians present in the latest week who used the tool before: last_active, weeks_inactive.
+
+    The pandas reference of `db.queries.last_active` + `inactive_from`."""
     latest = tech_weeks["week_start"].max()
     present = tech_weeks.loc[tech_weeks["week_start"] == latest, ["technician_key", "facility"]]
     used = tech_weeks[tech_weeks["active"].astype(bool)]
     last = used.groupby("technician_key")["week_start"].max()
     frame = present.assign(last_active=present["technician_key"].map(last)).dropna(subset=["last_active"])
-    weeks = (pd.Timestamp(latest) - pd.to_datetime(frame["last_active"])).dt.days // 7
-    out: pd.DataFrame = frame.assign(weeks_inactive=weeks.astype(int))
+    return inactive_from(frame.assign(latest_week=latest))
+
+
+def inactive_from(last_active: pd.DataFrame) -> pd.DataFrame:
+    """`db.queries.last_active`'s rows with weeks_inactive (whole weeks since the last active one)."""
+    gap = pd.to_datetime(last_active["latest_week"]) - pd.to_datetime(last_active["last_active"])
+    weeks = gap.dt.days // 7
+    out: pd.DataFrame = last_active.drop(columns="latest_week").assign(weeks_inactive=weeks.astype(int))
     return out
+
+
+def at_risk_from(inactive: pd.DataFrame, inactive_weeks: int = 3) -> pd.DataFrame:
+    """Those inactive `inactive_weeks` up to LAPSED_WEEKS weeks, the most recent lapses first."""
+    columns = ["technician", "facility", "last_active", "weeks_inactive"]
+    if inactive.empty:
+        return pd.DataFrame(columns=columns)
+    weeks = inactive["weeks_inactive"]
+    frame = inactive[(weeks >= inactive_weeks) & (weeks < LAPSED_WEEKS)]
+    frame = frame.assign(technician=frame["technician_key"].str.slice(0, 10))
+    ordered: pd.DataFrame = frame.sort_values(["weeks_inactive", "facility", "technician"])
+    return ordered[columns].reset_index(drop=True)
 
 
 def at_risk(tech_weeks: pd.DataFrame, inactive_weeks: int = 3) -> pd.DataFrame:
@@ -193,14 +213,7 @@ def at_risk(tech_weeks: pd.DataFrame, inactive_weeks: int = 3) -> pd.DataFrame:
 
     Only technicians present in the latest week count (those who left are not at risk).
     """
-    columns = ["technician", "facility", "last_active", "weeks_inactive"]
-    if tech_weeks.empty:
-        return pd.DataFrame(columns=columns)
-    frame = _inactive(tech_weeks)
-    frame = frame[(frame["weeks_inactive"] >= inactive_weeks) & (frame["weeks_inactive"] < LAPSED_WEEKS)]
-    frame = frame.assign(technician=frame["technician_key"].str.slice(0, 10))
-    ordered: pd.DataFrame = frame.sort_values(["weeks_inactive", "facility", "technician"])
-    return ordered[columns].reset_index(drop=True)
+    return at_risk_from(pd.DataFrame() if tech_weeks.empty else _inactive(tech_weeks), inactive_weeks)
 
 
 def lapsed_count(tech_weeks: pd.DataFrame) -> int:
@@ -210,17 +223,29 @@ def lapsed_count(tech_weeks: pd.DataFrame) -> int:
     return int((_inactive(tech_weeks)["weeks_inactive"] >= LAPSED_WEEKS).sum())
 
 
-def tracker_view(metrics: pd.DataFrame, tech_weeks: pd.DataFrame, *, target: float = 0.7,
+def tracker_view(metrics: pd.DataFrame, tech_weeks: pd.DataFrame | None = None, *, target: float = 0.7,
                  inactive_weeks: int = 3, last_uploads: pd.DataFrame | None = None,
-                 interventions: pd.DataFrame | None = None) -> TrackerView:
+                 interventions: pd.DataFrame | None = None, lifecycle_counts: pd.DataFrame | None = None,
+                 last_active: pd.DataFrame | None = None) -> TrackerView:
     """Everything the tracker shows, from the stored facility-weeks and technician-weeks.
 
+    The technicians' part comes either from the technician-weeks themselves (`tech_weeks`, the
+    pandas reference) or, as the app reads it, from the database's aggregates
+    (`db.queries.lifecycle_counts` and `db.queries.last_active`), which are small at any history.
     The headline is the latest complete week's (`complete_week`), its changes over the facilities
     that reported both weeks; the overall trend stops at that week.
     """
+    if tech_weeks is not None:
+        counts = lifecycle(tech_weeks)
+        inactive = pd.DataFrame() if tech_weeks.empty else _inactive(tech_weeks)
+    else:
+        counts = lifecycle_counts if lifecycle_counts is not None else lifecycle(pd.DataFrame())
+        inactive = pd.DataFrame() if last_active is None or last_active.empty else inactive_from(last_active)
+    risky = at_risk_from(inactive, inactive_weeks)
+    lapsed = 0 if inactive.empty else int((inactive["weeks_inactive"] >= LAPSED_WEEKS).sum())
     if metrics.empty:
         empty = pd.DataFrame()
-        return TrackerView(None, {}, empty, empty, lifecycle(tech_weeks), at_risk(tech_weeks), target)
+        return TrackerView(None, {}, empty, empty, counts, risky, target)
     week, newest, reported, expected = complete_week(metrics)
     trends = trend(metrics)
     trends = trends[(trends["scope"] != OVERALL) | (trends["week_start"] <= week)].reset_index(drop=True)
@@ -238,12 +263,12 @@ def tracker_view(metrics: pd.DataFrame, tech_weeks: pd.DataFrame, *, target: flo
         "facilities": int(at_week["facility"].nunique()),
         "facilities_below_target": int((~table["On target"]).sum()),
         "week": week, "latest_week": newest, "reported": reported, "expected": expected,
-        "lapsed": lapsed_count(tech_weeks),
+        "lapsed": lapsed,
     }
     log = pd.DataFrame(columns=["week_start", "facility", "label"]) if interventions is None or \
         interventions.empty else pd.DataFrame({
             "week_start": interventions["week_start"], "facility": interventions["facility"],
             "label": interventions["description"].fillna("").where(
-                interventions["description"].fillna("") != "", interventions["kind"])})
-    return TrackerView(week, summary, trends, table, lifecycle(tech_weeks),
-                       at_risk(tech_weeks, inactive_weeks), target, log)
+                interventions["description"].fillna("") != "",
+                interventions["kind"].str.replace("_", " ").str.capitalize())})
+    return TrackerView(week, summary, trends, table, counts, risky, target, log)

@@ -44,11 +44,12 @@ def weekly_metrics(facility: str | None = None) -> pd.DataFrame:
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
 def tracker_view(target: float, inactive_weeks: int):
     from app.services.tracker import tracker_view as build
-    from db.queries import interventions, last_uploads, technician_weeks
+    from db.queries import interventions, last_active, last_uploads, lifecycle_counts
 
-    return build(weekly_metrics(), technician_weeks(engine()), target=target,
-                 inactive_weeks=inactive_weeks, last_uploads=last_uploads(engine()),
-                 interventions=interventions(engine()))
+    store = engine()
+    return build(weekly_metrics(), target=target, inactive_weeks=inactive_weeks,
+                 lifecycle_counts=lifecycle_counts(store), last_active=last_active(store),
+                 last_uploads=last_uploads(store), interventions=interventions(store))
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)

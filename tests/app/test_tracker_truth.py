@@ -66,22 +66,22 @@ def test_at_risk_ranks_recent_lapses_first_and_counts_the_long_gone_apart():
     assert tracker.lapsed_count(tech) == 1
 
 
-def test_the_tracker_page_says_who_reported_and_who_is_behind(demo_store):
-    """One facility uploads next week before the others: the headline stays on the complete week."""
-    from sqlalchemy import text
+def test_the_tracker_page_says_who_reported_and_who_is_behind(engine, monkeypatch):
+    """One facility uploads next week before the others: the headline stays on the complete week.
 
+    The shared demo store stays as it is: the page is given the view with Hull Works' extra week."""
+    from app.web import resources
+    from db import queries
     from tests.app.conftest import signed_in
 
-    with demo_store.begin() as conn:
-        last = str(conn.execute(text("SELECT MAX(week_start) FROM weekly_metric")).scalar_one())
-        following = (date.fromisoformat(last) + timedelta(weeks=1)).isoformat()
-        conn.execute(text(
-            "INSERT INTO weekly_metric (facility_id, week_start, technicians, active_users, work_orders, "
-            "ai_assisted_work_orders, alerts, alerts_actioned, training_hours, champions, "
-            "unplanned_downtime_hours) SELECT facility_id, :next, technicians, technicians, work_orders, "
-            "work_orders, alerts, alerts_actioned, training_hours, champions, unplanned_downtime_hours "
-            "FROM weekly_metric WHERE week_start = :last AND facility_id = (SELECT id FROM facility "
-            "WHERE name = 'Hull Works')"), {"next": following, "last": last})
+    metrics = queries.weekly_metrics(engine)
+    hull = metrics[metrics["facility"] == "Hull Works"].tail(1)
+    early = hull.assign(week_start=hull["week_start"] + timedelta(weeks=1), active_users=hull["technicians"])
+    view = tracker.tracker_view(
+        pd.concat([metrics, early], ignore_index=True), target=0.7, inactive_weeks=3,
+        lifecycle_counts=queries.lifecycle_counts(engine), last_active=queries.last_active(engine),
+        last_uploads=queries.last_uploads(engine), interventions=queries.interventions(engine))
+    monkeypatch.setattr(resources, "tracker_view", lambda target, inactive_weeks: view)
     at = signed_in("viewer")
     assert at.info[0].value == ("1 of 15 facilities reported for 23 November 2026; overall uses the last "
                                 "complete week, 16 November 2026.")
@@ -106,10 +106,11 @@ def test_the_trend_marks_the_intervention_log_and_dates_carry_their_year():
                         "Hull Works": [(100, 40), (100, 45), (100, 50)]})
     log = pd.DataFrame({"week_start": [MONDAY + timedelta(weeks=1), MONDAY + timedelta(weeks=2),
                                        MONDAY - timedelta(weeks=10)],
-                        "facility": [None, "Hull Works", None], "kind": ["training", "champions", "comms"],
+                        "facility": [None, "Hull Works", None],
+                        "kind": ["training_wave", "champions", "comms"],
                         "description": ["Hands-on training", "", "Before the data"]})
     view = tracker.tracker_view(metrics, pd.DataFrame(), interventions=log)
-    assert list(view.interventions["label"]) == ["Hands-on training", "champions", "Before the data"]
+    assert list(view.interventions["label"]) == ["Hands-on training", "Champions", "Before the data"]
 
     def marks(scope):
         spec = charts.trend_chart(view.trend, 0.7, scope, view.interventions).to_dict()
@@ -117,6 +118,6 @@ def test_the_trend_marks_the_intervention_log_and_dates_carry_their_year():
         assert spec["layer"][0]["encoding"]["x"]["axis"]["format"] == "%b %Y"
         return [] if not rules else [r["label"] for r in spec["datasets"][rules[0]["data"]["name"]]]
 
-    assert marks(tracker.OVERALL) == ["Hands-on training", "champions"]  # none before the data
+    assert marks(tracker.OVERALL) == ["Hands-on training", "Champions"]  # none before the data
     assert marks("Aberdeen Works") == ["Hands-on training"]  # organisation-wide, not Hull's own
-    assert marks("Hull Works") == ["Hands-on training", "champions"]
+    assert marks("Hull Works") == ["Hands-on training", "Champions"]
