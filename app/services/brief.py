@@ -6,6 +6,7 @@ Works on a `ForecastDocument` alone (no database, no streamlit).
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -205,21 +206,27 @@ def brief_pdf(doc: ForecastDocument, *, today: date | None = None, currency: str
     return bytes(pdf.output())
 
 
+def _table(pdf: FPDF, headers: list[str], widths: list[float], rows: Iterable[list[str]],
+           height: float) -> None:
+    """A header row over its rows; `rows` may stop early (it is read lazily)."""
+    pdf.set_font("Helvetica", "B", 9)
+    for header, width in zip(headers, widths, strict=True):
+        pdf.cell(width, height, _latin1(header), border="B")
+    pdf.ln()
+    pdf.set_font("Helvetica", "", 9)
+    for cells in rows:
+        for cell, width in zip(cells, widths, strict=True):
+            pdf.cell(width, height, _latin1(cell))
+        pdf.ln()
+
+
 def _plans(pdf: FPDF, doc: ForecastDocument, currency: str) -> None:
     headers = ["Plan", f"Chance of {doc.target:.0%}", f"By {when(doc, doc.horizon_week)}", "Cost",
                "Downtime h saved"]
-    widths = [70, 30, 30, 30, pdf.epw - 160]
-    pdf.set_font("Helvetica", "B", 9)
-    for header, width in zip(headers, widths, strict=True):
-        pdf.cell(width, 6, _latin1(header), border="B")
-    pdf.ln()
-    pdf.set_font("Helvetica", "", 9)
-    for plan in doc.plans[:8]:
-        cells = [plan.plan[:40], f"{plan.probability_of_target:.0%}", f"{plan.expected_at_horizon:.0%}",
-                 money(plan.cost or 0, currency), f"{plan.downtime_hours_saved or 0:,.0f}"]
-        for cell, width in zip(cells, widths, strict=True):
-            pdf.cell(width, 6, _latin1(cell))
-        pdf.ln()
+    _table(pdf, headers, [70, 30, 30, 30, pdf.epw - 160], (
+        [plan.plan[:40], f"{plan.probability_of_target:.0%}", f"{plan.expected_at_horizon:.0%}",
+         money(plan.cost or 0, currency), f"{plan.downtime_hours_saved or 0:,.0f}"]
+        for plan in doc.plans[:8]), height=6)
 
 
 def _facilities(pdf: FPDF, doc: ForecastDocument) -> None:
@@ -229,17 +236,8 @@ def _facilities(pdf: FPDF, doc: ForecastDocument) -> None:
     pdf.ln(3)
     at = day(doc.facilities[0].week_start[-1])
     headers = ["Facility", "Now", f"Expected on {at}", "80% band", f"Chance of {doc.target:.0%}"]
-    widths = [60, 20, 45, 35, pdf.epw - 160]
-    pdf.set_font("Helvetica", "B", 9)
-    for header, width in zip(headers, widths, strict=True):
-        pdf.cell(width, 5, _latin1(header), border="B")
-    pdf.ln()
-    pdf.set_font("Helvetica", "", 9)
-    for f in sorted(doc.facilities, key=lambda f: f.chance_of_target):
-        if pdf.get_y() > pdf.h - 22:
-            break
-        cells = [f.facility[:32], f"{f.now:.0%}", f"{f.p50[-1]:.0%}", f"{f.p10[-1]:.0%} to {f.p90[-1]:.0%}",
-                 f"{f.chance_of_target:.0%}"]
-        for cell, width in zip(cells, widths, strict=True):
-            pdf.cell(width, 5, _latin1(cell))
-        pdf.ln()
+    _table(pdf, headers, [60, 20, 45, 35, pdf.epw - 160], (
+        [f.facility[:32], f"{f.now:.0%}", f"{f.p50[-1]:.0%}", f"{f.p10[-1]:.0%} to {f.p90[-1]:.0%}",
+         f"{f.chance_of_target:.0%}"]
+        for f in sorted(doc.facilities, key=lambda f: f.chance_of_target)
+        if pdf.get_y() <= pdf.h - 22), height=5)

@@ -216,11 +216,13 @@ def at_risk(tech_weeks: pd.DataFrame, inactive_weeks: int = 3) -> pd.DataFrame:
     return at_risk_from(pd.DataFrame() if tech_weeks.empty else _inactive(tech_weeks), inactive_weeks)
 
 
+def _lapsed(inactive: pd.DataFrame) -> int:
+    return 0 if inactive.empty else int((inactive["weeks_inactive"] >= LAPSED_WEEKS).sum())
+
+
 def lapsed_count(tech_weeks: pd.DataFrame) -> int:
     """Technicians still present who used the tool before and have not for LAPSED_WEEKS weeks or more."""
-    if tech_weeks.empty:
-        return 0
-    return int((_inactive(tech_weeks)["weeks_inactive"] >= LAPSED_WEEKS).sum())
+    return 0 if tech_weeks.empty else _lapsed(_inactive(tech_weeks))
 
 
 def tracker_view(metrics: pd.DataFrame, tech_weeks: pd.DataFrame | None = None, *, target: float = 0.7,
@@ -242,7 +244,7 @@ def tracker_view(metrics: pd.DataFrame, tech_weeks: pd.DataFrame | None = None, 
         counts = lifecycle_counts if lifecycle_counts is not None else lifecycle(pd.DataFrame())
         inactive = pd.DataFrame() if last_active is None or last_active.empty else inactive_from(last_active)
     risky = at_risk_from(inactive, inactive_weeks)
-    lapsed = 0 if inactive.empty else int((inactive["weeks_inactive"] >= LAPSED_WEEKS).sum())
+    lapsed = _lapsed(inactive)
     if metrics.empty:
         empty = pd.DataFrame()
         return TrackerView(None, {}, empty, empty, counts, risky, target)
