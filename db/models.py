@@ -106,6 +106,32 @@ class TechnicianWeek(TechnicianWeekBase, table=True):
     upload_id: int | None = Field(default=None, foreign_key="upload.id")
 
 
+class TechnicianState(SQLModel, table=True):
+    """Each technician's latest stored week: what the ingest needs to extend the lifecycle summary.
+
+    Kept by `db.summary` in the transaction that writes technician-weeks (0006).
+    """
+
+    __tablename__ = "technician_state"
+
+    technician_key: str = Field(primary_key=True, max_length=64)
+    facility_id: int = Field(foreign_key="facility.id")  # the facility of the latest week
+    last_week: date = Field(index=True)
+    last_was_active: bool
+    ever_active: bool
+    last_active: date | None = None
+
+
+class LifecycleWeek(SQLModel, table=True):
+    """How many technicians were new, retained, reactivated or lapsed users in a week (0006)."""
+
+    __tablename__ = "lifecycle_week"
+
+    week_start: date = Field(primary_key=True)
+    status: str = Field(primary_key=True, max_length=16)
+    technicians: int
+
+
 class Revision(SQLModel, table=True):
     """The values a stored row had before an upload changed them."""
 

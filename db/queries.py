@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Engine, Select, and_, case, func, select, true
+from sqlalchemy import Engine, Select, func, select
 from sqlmodel import col
 
+from db import summary
 from db.ingest.names import facility_key
 from db.ingest.upsert import SPECS
-from db.models import Facility, Intervention, TechnicianWeek, Upload, WeeklyMetric, table_of
+from db.models import (
+    Facility,
+    Intervention,
+    LifecycleWeek,
+    TechnicianState,
+    TechnicianWeek,
+    Upload,
+    WeeklyMetric,
+    table_of,
+)
 
 WEEKLY_METRIC_COLUMNS = ("facility", "week_start", *SPECS["facility-week"].values)
 
@@ -85,61 +95,41 @@ def technician_weeks(engine: Engine, *, facility: str | None = None) -> pd.DataF
     return _frame(engine, query)
 
 
-def lifecycle_counts(engine: Engine) -> pd.DataFrame:
-    """Per week, how many technicians were new, retained, reactivated or lapsed users, in SQL.
+def lifecycle_counts(engine: Engine, *, full: bool = False) -> pd.DataFrame:
+    """Per week, how many technicians were new, retained, reactivated or lapsed users.
 
     A technician-week is *new* when active for the first time, *retained* when active and active in
     the technician's previous stored week, *reactivated* when active after a gap, *lapsed* when
-    inactive after an active week. Window functions over the technician-weeks (portable to SQLite
-    and PostgreSQL); only the small count table comes back.
+    inactive after an active week. Read from the summary the ingest keeps (`db.summary`); with
+    `full`, computed from every technician-week by window functions instead (the reference).
 
     Returns:
         Columns `week_start`, `status`, `technicians`, ordered by week then status.
     """
-    t = table_of(TechnicianWeek)
-    active = case((t.c.active == true(), 1), else_=0)
-    key, week = t.c.technician_key, t.c.week_start
-    weeks = select(
-        t.c.week_start, active.label("active"),
-        func.coalesce(func.lag(active).over(partition_by=key, order_by=week), 0).label("before"),
-        func.coalesce(func.max(active).over(partition_by=key, order_by=week, rows=(None, -1)), 0)
-        .label("ever_before"),
-    ).subquery()
-    is_active, before, ever = weeks.c.active == 1, weeks.c.before == 1, weeks.c.ever_before == 1
-    status = case(
-        (and_(is_active, ~ever), "new"),
-        (and_(is_active, before), "retained"),
-        (and_(is_active, ~before, ever), "reactivated"),
-        (and_(~is_active, before), "lapsed"),
-        else_=None,
-    ).label("status")
-    counted = select(weeks.c.week_start, status).subquery()
-    query: Select = (
-        select(counted.c.week_start, counted.c.status, func.count().label("technicians"))
-        .where(counted.c.status.is_not(None))
-        .group_by(counted.c.week_start, counted.c.status)
-        .order_by(counted.c.week_start, counted.c.status)
-    )
+    if full:
+        return _frame(engine, summary.lifecycle_counts_full())
+    table = table_of(LifecycleWeek)
+    query: Select = (select(table.c.week_start, table.c.status, table.c.technicians)
+                     .order_by(table.c.week_start, table.c.status))
     return _frame(engine, query)
 
 
 def last_active(engine: Engine) -> pd.DataFrame:
     """The technicians of the latest stored week who were active in some week, with their last one.
 
+    Read from the per-technician state the ingest keeps (`db.summary`).
+
     Returns:
         Columns `technician_key`, `facility`, `last_active`, `latest_week` (the newest stored week).
     """
-    t = table_of(TechnicianWeek)
-    latest = select(func.max(t.c.week_start)).scalar_subquery()
-    used = (select(t.c.technician_key, func.max(t.c.week_start).label("last_active"))
-            .where(t.c.active == true()).group_by(t.c.technician_key).subquery())
+    s = table_of(TechnicianState)
+    latest = select(func.max(s.c.last_week)).scalar_subquery()
     query: Select = (
-        select(t.c.technician_key, col(Facility.name).label("facility"), used.c.last_active,
-               t.c.week_start.label("latest_week"))
-        .join(Facility, col(Facility.id) == t.c.facility_id)
-        .join(used, used.c.technician_key == t.c.technician_key)
-        .where(t.c.week_start == latest)
-        .order_by(t.c.technician_key)
+        select(s.c.technician_key, col(Facility.name).label("facility"), s.c.last_active,
+               s.c.last_week.label("latest_week"))
+        .join(Facility, col(Facility.id) == s.c.facility_id)
+        .where(s.c.last_week == latest, s.c.last_active.is_not(None))
+        .order_by(s.c.technician_key)
     )
     return _frame(engine, query)
 

@@ -46,6 +46,15 @@ def db_upgrade() -> None:
     typer.echo(f"Database {_safe(url)} is at schema revision {revision}.")
 
 
+@db_app.command("rebuild-summaries")
+def db_rebuild_summaries() -> None:
+    """Recompute the tracker's lifecycle summary from the stored technician-weeks."""
+    from db.summary import rebuild_store
+
+    technicians, weeks = rebuild_store(open_store())
+    typer.echo(f"Rebuilt the lifecycle summary: {technicians:,} technicians over {weeks:,} weeks.")
+
+
 def _safe(url: str) -> str:
     from sqlalchemy.engine import make_url
 

@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import Connection, Table, insert, select
 from sqlmodel import col
 
+from db import summary
 from db.ingest.columns import FACILITY_WEEK, TECHNICIAN_WEEK
 from db.ingest.names import facility_key, facility_name
 from db.models import Facility, Revision, TechnicianWeek, WeeklyMetric, table_of
@@ -129,6 +130,23 @@ def apply_changes(conn: Connection, kind: str, plan: ChangePlan, upload_id: int)
         upload_id: The audit record the written rows point to.
     """
     spec = SPECS[kind]
+    _write_rows(conn, spec, plan, upload_id)
+    if kind == TECHNICIAN_WEEK:
+        summary.record_technician_weeks(conn, plan.inserts, _revises_lifecycle(plan))
+
+
+def _revises_lifecycle(plan: ChangePlan) -> bool:
+    """Whether updated technician-weeks changed what the lifecycle summary depends on."""
+    for column in ("active", "facility_id"):
+        if column in plan.updates.columns and len(plan.updates):
+            new = plan.updates[column].reset_index(drop=True)
+            old = plan.previous[column].reset_index(drop=True)
+            if not (new.astype(object) == old.astype(object)).all():
+                return True
+    return False
+
+
+def _write_rows(conn: Connection, spec: TableSpec, plan: ChangePlan, upload_id: int) -> None:
     if len(plan.inserts):
         # Key order keeps the unique index's pages hot: several times faster on big uploads.
         inserts = plan.inserts.sort_values(list(spec.key)).assign(upload_id=upload_id)

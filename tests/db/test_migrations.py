@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import Date, bindparam, inspect, text
 
+from db import queries
 from db.engine import create_store_engine
 from db.errors import SchemaOutOfDateError
 from db.migrate import downgrade, head_revision, require_current_schema, upgrade
@@ -69,4 +72,27 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_the_lifecycle_summary_migration_builds_it_from_stored_weeks(empty_url):
+    upgrade(empty_url, "0005")
+    engine = create_store_engine(empty_url)
+    rows = [("a", "2025-01-06", True), ("a", "2025-01-13", False), ("a", "2025-01-20", True),
+            ("b", "2025-01-13", True)]
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO facility (id, name, name_key) VALUES (1, 'Hull', 'hull')"))
+        for key, week, active in rows:
+            values = {"k": key, "w": date.fromisoformat(week), "a": active}
+            insert = text("INSERT INTO technician_week (technician_key, week_start, active, facility_id) "
+                          "VALUES (:k, :w, :a, 1)").bindparams(bindparam("w", type_=Date))
+            conn.execute(insert, values)
+    upgrade(empty_url)
+    counts = queries.lifecycle_counts(engine)
+    assert [(str(w), s, n) for w, s, n in counts.itertuples(index=False)] == [
+        ("2025-01-06", "new", 1), ("2025-01-13", "lapsed", 1), ("2025-01-13", "new", 1),
+        ("2025-01-20", "reactivated", 1)]
+    last = queries.last_active(engine)
+    pairs = zip(last.technician_key, last.last_active, strict=True)
+    assert [(k, str(w)) for k, w in pairs] == [("a", "2025-01-20")]
     engine.dispose()

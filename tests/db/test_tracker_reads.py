@@ -10,14 +10,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.services import tracker
-from db import queries
+from db import queries, summary
 from db.demo import load_demo
+from db.errors import IngestError
 from db.ingest import ingest_bytes
+from db.models import LifecycleWeek, table_of
 from tests.db.helpers import clear
+from tests.db.test_cli_store import invoke
 
 FIRST_MONDAY = date(2025, 1, 6)
 HEADER = ("technician_id,facility,week_start,active,eligible_work_orders,ai_assisted_work_orders,"
           "alerts_received,alerts_actioned,training_type,training_hours,champion")
+
+
+def _summary_is_full(engine) -> None:
+    """The summary the ingest keeps equals the lifecycle computed from every technician-week."""
+    kept, full = queries.lifecycle_counts(engine), queries.lifecycle_counts(engine, full=True)
+    pd.testing.assert_frame_equal(kept, full, check_dtype=False)
 
 
 def _sql_and_reference(engine) -> tuple[tuple[pd.DataFrame, pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]]:
@@ -45,6 +54,7 @@ def _same(sql: pd.DataFrame, reference: pd.DataFrame) -> None:
 
 def test_the_demo_lifecycle_and_at_risk_in_sql_equal_the_reference(engine):
     load_demo(engine)
+    _summary_is_full(engine)
     (counts, inactive), (ref_counts, ref_inactive) = _sql_and_reference(engine)
     assert len(counts) > 100 and len(inactive) > 100
     _same(counts, ref_counts)
@@ -56,19 +66,40 @@ def test_the_demo_lifecycle_and_at_risk_in_sql_equal_the_reference(engine):
     assert view.overall == reference.overall
 
 
-@st.composite
-def histories(draw) -> str:
-    """A technician-week CSV: a few technicians over up to 12 weeks, each with gaps and moves."""
-    lines = [HEADER]
+def _line(t: int, week: int, facility: str, active: bool) -> str:
+    monday = FIRST_MONDAY + timedelta(weeks=week)
+    return (f"T{t:03d},{facility},{monday.isoformat()},{'yes' if active else 'no'},4,"
+            f"{2 if active else 0},1,1,,0,no")
+
+
+def _history_rows(draw) -> list[tuple[int, int, str, bool]]:
+    rows = []
     for t in range(draw(st.integers(1, 6))):
         weeks = draw(st.lists(st.integers(0, 11), min_size=1, max_size=12, unique=True))
         for week in sorted(weeks):
-            facility = draw(st.sampled_from(["Hull Works", "Oulu Mill"]))
-            active = draw(st.booleans())
-            monday = FIRST_MONDAY + timedelta(weeks=week)
-            lines.append(f"T{t:03d},{facility},{monday.isoformat()},{'yes' if active else 'no'},4,"
-                         f"{2 if active else 0},1,1,,0,no")
-    return "\n".join(lines) + "\n"
+            rows.append((t, week, draw(st.sampled_from(["Hull Works", "Oulu Mill"])), draw(st.booleans())))
+    return rows
+
+
+@st.composite
+def histories(draw) -> str:
+    """A technician-week CSV: a few technicians over up to 12 weeks, each with gaps and moves."""
+    return "\n".join([HEADER, *(_line(*row) for row in _history_rows(draw))]) + "\n"
+
+
+@st.composite
+def upload_sequences(draw) -> list[str]:
+    """The same kind of history sent as several files in any order (weeks filled in behind later
+    ones), some weeks sent again with `active` flipped or another facility (corrections)."""
+    rows = _history_rows(draw)
+    files: dict[int, list[str]] = {}
+    for row in rows:
+        files.setdefault(draw(st.integers(0, 3)), []).append(_line(*row))
+    for t, week, _, active in draw(st.lists(st.sampled_from(rows), max_size=3)):
+        moved = draw(st.sampled_from(["Hull Works", "Oulu Mill"]))
+        files.setdefault(draw(st.integers(0, 4)), []).append(_line(t, week, moved, not active))
+    order = draw(st.permutations(sorted(files)))
+    return ["\n".join([HEADER, *files[i]]) + "\n" for i in order]
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -79,3 +110,49 @@ def test_randomised_histories_in_sql_equal_the_reference(engine, history):
     (counts, inactive), (ref_counts, ref_inactive) = _sql_and_reference(engine)
     _same(counts, ref_counts)
     _same(inactive, ref_inactive)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(upload_sequences())
+def test_the_summary_kept_by_uploads_in_any_order_equals_the_full_computation(engine, files):
+    clear(engine)
+    for number, content in enumerate(files):
+        try:
+            ingest_bytes(content.encode(), f"part-{number}.csv", engine=engine)
+        except IngestError:  # a file naming one technician-week twice is refused whole
+            continue
+        _summary_is_full(engine)
+    (counts, inactive), (ref_counts, ref_inactive) = _sql_and_reference(engine)
+    _same(counts, ref_counts)
+    _same(inactive, ref_inactive)
+
+
+def test_weekly_appends_extend_the_summary_without_a_rebuild(engine, monkeypatch):
+    clear(engine)
+    first = [_line(1, 0, "Hull Works", True), _line(2, 0, "Hull Works", False)]
+    ingest_bytes(("\n".join([HEADER, *first]) + "\n").encode(), "week-0.csv", engine=engine)
+    rebuilt = []
+    monkeypatch.setattr(summary, "rebuild", lambda conn: rebuilt.append(conn))
+    rows = [_line(1, 1, "Hull Works", False), _line(2, 1, "Oulu Mill", True), _line(3, 1, "Oulu Mill", True)]
+    ingest_bytes(("\n".join([HEADER, *rows]) + "\n").encode(), "week-1.csv", engine=engine)
+    assert rebuilt == []
+    counts = queries.lifecycle_counts(engine)
+    assert [tuple(r) for r in counts[counts.week_start == FIRST_MONDAY + timedelta(weeks=1)]
+            .itertuples(index=False)] == [(FIRST_MONDAY + timedelta(weeks=1), "lapsed", 1),
+                                          (FIRST_MONDAY + timedelta(weeks=1), "new", 2)]
+    monkeypatch.undo()
+    _summary_is_full(engine)
+    last = queries.last_active(engine).set_index("technician_key")
+    assert sorted(last.facility) == ["Hull Works", "Oulu Mill", "Oulu Mill"]
+
+
+def test_rebuild_summaries_restores_a_damaged_summary(engine):
+    load_demo(engine)
+    expected = queries.lifecycle_counts(engine)
+    with engine.begin() as conn:
+        conn.execute(table_of(LifecycleWeek).delete())
+    assert queries.lifecycle_counts(engine).empty
+    result = invoke("db", "rebuild-summaries")
+    assert result.exit_code == 0
+    assert result.stdout == "Rebuilt the lifecycle summary: 280 technicians over 78 weeks.\n"
+    pd.testing.assert_frame_equal(queries.lifecycle_counts(engine), expected)
