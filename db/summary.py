@@ -19,9 +19,21 @@ from __future__ import annotations
 
 from datetime import date
 
-import numpy as np
-import pandas as pd
-from sqlalchemy import Connection, Engine, Select, and_, case, delete, false, func, insert, select, true
+from sqlalchemy import (
+    Connection,
+    Date,
+    Engine,
+    Select,
+    and_,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    select,
+    text,
+    true,
+)
 
 from db.engine import write_transaction
 from db.models import LifecycleWeek, TechnicianState, TechnicianWeek, table_of
@@ -92,71 +104,94 @@ def rebuild(conn: Connection) -> None:
     conn.execute(insert(state).from_select(list(_STATE_COLUMNS), _state_full()))
 
 
-def record_technician_weeks(conn: Connection, inserted: pd.DataFrame, revised: bool) -> None:
+# The weeks an upload just inserted (ids above the largest before it: writers are serialised), with
+# each technician's stored state: the lifecycle status of every new week, as in the full computation.
+# MATERIALIZED: the new rows by id range first (otherwise SQLite walks the whole unique index to
+# get them in technician order).
+_FRESH = """
+WITH fresh AS MATERIALIZED (
+  SELECT technician_key, week_start, facility_id, CASE WHEN active THEN 1 ELSE 0 END AS active
+  FROM technician_week WHERE id > :after
+)"""
+_NEW_WEEKS = _FRESH + """, new AS (
+  SELECT technician_key, week_start, active,
+         LAG(active) OVER (PARTITION BY technician_key ORDER BY week_start) AS before_in,
+         MAX(active) OVER (PARTITION BY technician_key ORDER BY week_start
+                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS ever_in
+  FROM fresh
+), flagged AS (
+  SELECT n.week_start, n.active,
+         COALESCE(n.before_in, CASE WHEN s.last_was_active THEN 1 ELSE 0 END) AS before,
+         CASE WHEN n.ever_in = 1 OR s.ever_active THEN 1 ELSE 0 END AS ever
+  FROM new n LEFT JOIN technician_state s ON s.technician_key = n.technician_key
+), statuses AS (
+  SELECT week_start, CASE
+           WHEN active = 1 AND ever = 0 THEN 'new'
+           WHEN active = 1 AND before = 1 THEN 'retained'
+           WHEN active = 1 THEN 'reactivated'
+           WHEN before = 1 THEN 'lapsed'
+         END AS status
+  FROM flagged
+)
+SELECT week_start, status, COUNT(*) FROM statuses WHERE status IS NOT NULL
+GROUP BY week_start, status
+"""
+
+# Some new week at or before its technician's latest stored one: filled in behind.
+_BEHIND = """
+SELECT 1 FROM technician_week w JOIN technician_state s ON s.technician_key = w.technician_key
+WHERE w.id > :after AND w.week_start <= s.last_week LIMIT 1
+"""
+
+# Each technician's state from its newest inserted week and its stored state (WHERE TRUE: SQLite
+# reads ON CONFLICT after a bare join as the join's ON).
+_STATE_UPSERT = f"""{_FRESH}
+INSERT INTO technician_state ({", ".join(_STATE_COLUMNS)})
+SELECT w.technician_key, w.facility_id, w.week_start, CASE WHEN w.active = 1 THEN TRUE ELSE FALSE END,
+       CASE WHEN agg.ever = 1 OR s.ever_active THEN TRUE ELSE FALSE END,
+       COALESCE(agg.last_active, s.last_active)
+FROM (SELECT technician_key, MAX(week_start) AS last_week, MAX(active) AS ever,
+             MAX(CASE WHEN active = 1 THEN week_start END) AS last_active
+      FROM fresh GROUP BY technician_key) agg
+JOIN fresh w ON w.technician_key = agg.technician_key AND w.week_start = agg.last_week
+LEFT JOIN technician_state s ON s.technician_key = agg.technician_key
+WHERE TRUE
+ON CONFLICT (technician_key) DO UPDATE SET
+  {", ".join(f"{c} = excluded.{c}" for c in _STATE_COLUMNS[1:])}
+"""
+
+
+def last_technician_week(conn: Connection) -> int:
+    """The largest technician-week id: call before an upload inserts, pass to `record_technician_weeks`."""
+    return int(conn.execute(select(func.max(table_of(TechnicianWeek).c.id))).scalar() or 0)
+
+
+def record_technician_weeks(conn: Connection, after: int, revised: bool) -> None:
     """Bring the summary up to date after an upload wrote technician-weeks, in its transaction.
+
+    The weeks it inserted are those with ids above `after`. When each comes after its technician's
+    latest stored week, the summary is extended set-based in SQL from them and the stored state;
+    otherwise (or when `revised`) it is rebuilt.
 
     Args:
         conn: The upload's write transaction, after the rows were written.
-        inserted: The new rows: `technician_key`, `week_start`, `active`, `facility_id`.
+        after: `last_technician_week` before the upload inserted.
         revised: Whether the upload changed `active` or the facility of a stored week.
     """
-    if revised:
+    if revised or conn.execute(text(_BEHIND), {"after": after}).first() is not None:
         rebuild(conn)
         return
-    if inserted.empty:
-        return
-    rows = inserted[["technician_key", "week_start", "active", "facility_id"]].assign(
-        week_start=lambda f: pd.to_datetime(f["week_start"]))
-    rows = rows.sort_values(["technician_key", "week_start"]).reset_index(drop=True)
-    state = _read_state(conn, rows["technician_key"])
-    known = rows[["technician_key"]].merge(state, on="technician_key", how="left")
-    behind = rows["week_start"] <= known["last_week"]  # NaT (a new technician) compares False
-    if behind.any():  # a week filled in behind a later one: every later week's status can change
-        rebuild(conn)
-        return
-    _extend(conn, rows, known)
+    counts = conn.execute(text(_NEW_WEEKS).columns(week_start=Date), {"after": after}).all()
+    _add_counts(conn, {(week, status): int(n) for week, status, n in counts})
+    conn.execute(text(_STATE_UPSERT), {"after": after})
 
 
-def _read_state(conn: Connection, keys: pd.Series) -> pd.DataFrame:
-    state = table_of(TechnicianState)
-    query = select(*(state.c[c] for c in _STATE_COLUMNS))
-    unique = keys.unique()
-    if len(unique) <= 500:
-        query = query.where(state.c.technician_key.in_(unique.tolist()))
-    frame = pd.DataFrame([tuple(r) for r in conn.execute(query)], columns=list(_STATE_COLUMNS))
-    frame = frame.astype({"last_week": "datetime64[ns]", "last_active": "datetime64[ns]"})
-    return frame[frame["technician_key"].isin(unique)]
-
-
-def _extend(conn: Connection, rows: pd.DataFrame, known: pd.DataFrame) -> None:
-    """Append the upload's weeks to the summary from the stored state (every week is newer)."""
-    active = rows["active"].astype(bool).to_numpy()
-    keys = rows["technician_key"]
-    first = ~keys.duplicated().to_numpy()
-    stored_active = known["last_was_active"].fillna(False).astype(bool).to_numpy()
-    stored_ever = known["ever_active"].fillna(False).astype(bool).to_numpy()
-    shifted = pd.Series(active).groupby(keys).shift(1, fill_value=False).to_numpy(dtype=bool)
-    before = np.where(first, stored_active, shifted)
-    seen = pd.Series(active).groupby(keys).cummax().groupby(keys).shift(1, fill_value=False)
-    ever = seen.to_numpy(dtype=bool) | stored_ever
-    status = np.select(
-        [active & ~ever, active & before, active & ~before & ever, ~active & before],
-        ["new", "retained", "reactivated", "lapsed"], default="",
-    )
-    counted = pd.DataFrame({"week_start": rows["week_start"], "status": status})
-    counted = counted[counted["status"] != ""]
-    counts = counted.groupby([counted["week_start"].dt.date, "status"]).size()
-    _add_counts(conn, counts)
-    _write_state(conn, rows, known, active)
-
-
-def _add_counts(conn: Connection, counts: pd.Series) -> None:
-    if counts.empty:
+def _add_counts(conn: Connection, total: dict[tuple[date, str], int]) -> None:
+    """Add the new weeks' counts to the stored ones (a few rows per week)."""
+    if not total:
         return
     lifecycle = table_of(LifecycleWeek)
-    keys: list[tuple[date, str]] = counts.index.tolist()
-    total = dict(zip(keys, (int(n) for n in counts.tolist()), strict=True))
-    weeks = sorted({w for w, _ in keys})
+    weeks = sorted({w for w, _ in total})
     stored = conn.execute(select(lifecycle.c.week_start, lifecycle.c.status, lifecycle.c.technicians)
                           .where(lifecycle.c.week_start.in_(weeks))).all()
     for week, status, technicians in stored:
@@ -164,53 +199,6 @@ def _add_counts(conn: Connection, counts: pd.Series) -> None:
     conn.execute(delete(lifecycle).where(lifecycle.c.week_start.in_(weeks)))
     conn.execute(insert(lifecycle), [{"week_start": w, "status": s, "technicians": n}
                                      for (w, s), n in sorted(total.items())])
-
-
-def _write_state(conn: Connection, rows: pd.DataFrame, known: pd.DataFrame, active: np.ndarray) -> None:
-    """Upsert each technician's state from its newest uploaded week (ON CONFLICT: SQLite and PostgreSQL)."""
-    frame = rows.assign(active=active, stored_ever=known["ever_active"].fillna(False).astype(bool),
-                        stored_last_active=known["last_active"])
-    frame["active_week"] = frame["week_start"].where(frame["active"])
-    grouped = frame.groupby("technician_key", sort=False)
-    latest = grouped.tail(1).set_index("technician_key")
-    uploaded_last_active = grouped["active_week"].max()
-    last_active = uploaded_last_active.combine_first(latest["stored_last_active"])
-    state = pd.DataFrame({
-        "technician_key": latest.index,
-        "facility_id": latest["facility_id"].astype(int).to_numpy(),
-        "last_week": latest["week_start"].to_numpy(),
-        "last_was_active": latest["active"].to_numpy(dtype=bool),
-        "ever_active": (grouped["active"].max() | latest["stored_ever"]).to_numpy(dtype=bool),
-        "last_active": last_active.reindex(latest.index).to_numpy(),
-    })
-    sqlite = conn.dialect.name == "sqlite"
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    updates = ", ".join(f"{c} = excluded.{c}" for c in _STATE_COLUMNS[1:])
-    sql = (f"INSERT INTO technician_state ({', '.join(_STATE_COLUMNS)}) "
-           f"VALUES ({', '.join([mark] * len(_STATE_COLUMNS))}) "
-           f"ON CONFLICT (technician_key) DO UPDATE SET {updates}")
-    values = [_plain(state[c], iso=sqlite) for c in _STATE_COLUMNS]
-    conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
-
-
-def _plain(column: pd.Series, *, iso: bool) -> list:
-    values = column.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
-    if column.name in ("last_week", "last_active"):
-        values = [None if v is None or v is pd.NaT else _as_date(v) for v in values]
-        return [None if v is None else v.isoformat() for v in values] if iso else values
-    if column.name in ("last_was_active", "ever_active"):
-        return [bool(v) for v in values]
-    return values
-
-
-def _as_date(value: object) -> date:
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if isinstance(value, np.datetime64):
-        return pd.Timestamp(value).date()
-    if isinstance(value, date):
-        return value
-    raise TypeError(f"not a date: {value!r}")
 
 
 def rebuild_store(engine: Engine) -> tuple[int, int]:

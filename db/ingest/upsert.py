@@ -130,9 +130,10 @@ def apply_changes(conn: Connection, kind: str, plan: ChangePlan, upload_id: int)
         upload_id: The audit record the written rows point to.
     """
     spec = SPECS[kind]
+    after = summary.last_technician_week(conn) if kind == TECHNICIAN_WEEK else 0
     _write_rows(conn, spec, plan, upload_id)
-    if kind == TECHNICIAN_WEEK:
-        summary.record_technician_weeks(conn, plan.inserts, _revises_lifecycle(plan))
+    if kind == TECHNICIAN_WEEK and (len(plan.inserts) or len(plan.updates)):
+        summary.record_technician_weeks(conn, after, _revises_lifecycle(plan))
 
 
 def _revises_lifecycle(plan: ChangePlan) -> bool:
