@@ -116,7 +116,8 @@ class TechnicianState(SQLModel, table=True):
 
     technician_key: str = Field(primary_key=True, max_length=64)
     facility_id: int = Field(foreign_key="facility.id")  # the facility of the latest week
-    last_week: date = Field(index=True)
+    # No index on the columns every upload updates: PostgreSQL then updates the rows in place (HOT).
+    last_week: date
     last_was_active: bool
     ever_active: bool
     last_active: date | None = None

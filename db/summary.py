@@ -34,6 +34,7 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.sql.elements import TextClause
 
 from db.engine import write_transaction
 from db.models import LifecycleWeek, TechnicianState, TechnicianWeek, table_of
@@ -111,7 +112,7 @@ def rebuild(conn: Connection) -> None:
 _FRESH = """
 WITH fresh AS MATERIALIZED (
   SELECT technician_key, week_start, facility_id, CASE WHEN active THEN 1 ELSE 0 END AS active
-  FROM technician_week WHERE id > :after
+  FROM {new_rows}
 )"""
 _NEW_WEEKS = _FRESH + """, new AS (
   SELECT technician_key, week_start, active,
@@ -138,14 +139,14 @@ GROUP BY week_start, status
 """
 
 # Some new week at or before its technician's latest stored one: filled in behind.
-_BEHIND = """
-SELECT 1 FROM technician_week w JOIN technician_state s ON s.technician_key = w.technician_key
-WHERE w.id > :after AND w.week_start <= s.last_week LIMIT 1
+_BEHIND = _FRESH + """
+SELECT 1 FROM fresh w JOIN technician_state s ON s.technician_key = w.technician_key
+WHERE w.week_start <= s.last_week LIMIT 1
 """
 
 # Each technician's state from its newest inserted week and its stored state (WHERE TRUE: SQLite
 # reads ON CONFLICT after a bare join as the join's ON).
-_STATE_UPSERT = f"""{_FRESH}
+_STATE_UPSERT = _FRESH + f"""
 INSERT INTO technician_state ({", ".join(_STATE_COLUMNS)})
 SELECT w.technician_key, w.facility_id, w.week_start, CASE WHEN w.active = 1 THEN TRUE ELSE FALSE END,
        CASE WHEN agg.ever = 1 OR s.ever_active THEN TRUE ELSE FALSE END,
@@ -166,7 +167,7 @@ def last_technician_week(conn: Connection) -> int:
     return int(conn.execute(select(func.max(table_of(TechnicianWeek).c.id))).scalar() or 0)
 
 
-def record_technician_weeks(conn: Connection, after: int, revised: bool) -> None:
+def record_technician_weeks(conn: Connection, after: int, revised: bool, staged: str | None = None) -> None:
     """Bring the summary up to date after an upload wrote technician-weeks, in its transaction.
 
     The weeks it inserted are those with ids above `after`. When each comes after its technician's
@@ -177,13 +178,21 @@ def record_technician_weeks(conn: Connection, after: int, revised: bool) -> None
         conn: The upload's write transaction, after the rows were written.
         after: `last_technician_week` before the upload inserted.
         revised: Whether the upload changed `active` or the facility of a stored week.
+        staged: A table in the transaction holding exactly the inserted rows (PostgreSQL's COPY
+            staging table), read instead of the id range: the planner's statistics lag behind a
+            bulk load and would scan the whole table for the range.
     """
-    if revised or conn.execute(text(_BEHIND), {"after": after}).first() is not None:
+    new_rows = staged or "technician_week WHERE id > :after"
+
+    def run(sql: str) -> TextClause:
+        return text(sql.replace("{new_rows}", new_rows))
+
+    if revised or conn.execute(run(_BEHIND), {"after": after}).first() is not None:
         rebuild(conn)
         return
-    counts = conn.execute(text(_NEW_WEEKS).columns(week_start=Date), {"after": after}).all()
+    counts = conn.execute(run(_NEW_WEEKS).columns(week_start=Date), {"after": after}).all()
     _add_counts(conn, {(week, status): int(n) for week, status, n in counts})
-    conn.execute(text(_STATE_UPSERT), {"after": after})
+    conn.execute(run(_STATE_UPSERT), {"after": after})
 
 
 def _add_counts(conn: Connection, total: dict[tuple[date, str], int]) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy.exc import DataError
 from sqlmodel import col
 
 from db import summary
@@ -133,7 +134,9 @@ def apply_changes(conn: Connection, kind: str, plan: ChangePlan, upload_id: int)
     after = summary.last_technician_week(conn) if kind == TECHNICIAN_WEEK else 0
     _write_rows(conn, spec, plan, upload_id)
     if kind == TECHNICIAN_WEEK and (len(plan.inserts) or len(plan.updates)):
-        summary.record_technician_weeks(conn, after, _revises_lifecycle(plan))
+        copied = conn.dialect.name == "postgresql" and len(plan.inserts)
+        staged = _stage_name(spec.table, None) if copied else None
+        summary.record_technician_weeks(conn, after, _revises_lifecycle(plan), staged)
 
 
 def _revises_lifecycle(plan: ChangePlan) -> bool:
@@ -168,11 +171,14 @@ def _write_rows(conn: Connection, spec: TableSpec, plan: ChangePlan, upload_id: 
 
 
 def _execute_many(conn: Connection, table: Table, rows: pd.DataFrame, key: str | None = None) -> None:
-    """Insert (or, with `key`, update) many rows straight through the driver's executemany.
+    """Insert (or, with `key`, update) many rows: COPY and set-based SQL on PostgreSQL, else executemany.
 
     SQLAlchemy's per-row parameter processing costs more than the database itself at 100,000
     rows, and these values are already validated and plain.
     """
+    if conn.dialect.name == "postgresql":
+        _copy_then_write(conn, table, rows, key)
+        return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     columns = [c for c in rows.columns if c != key]
     if key is None:
@@ -183,6 +189,44 @@ def _execute_many(conn: Connection, table: Table, rows: pd.DataFrame, key: str |
         columns = [*columns, key]
     values = [_column_values(rows[c], iso_dates=conn.dialect.name == "sqlite") for c in columns]
     conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
+
+
+def _copy_then_write(conn: Connection, table: Table, rows: pd.DataFrame, key: str | None) -> None:
+    """PostgreSQL: COPY the rows into a staging table, then write them set-based.
+
+    The staging table is dropped at commit; one INSERT ... SELECT (or UPDATE ... FROM) writes the
+    rows into the table, in the upload's transaction.
+    """
+    stage = _stage_name(table, key)
+    driver = conn.connection.driver_connection
+    if driver is None:  # (a pooled connection always has one)
+        raise RuntimeError("no database connection")
+    try:
+        _copy_stage(driver, table.name, stage, rows, key)
+    except conn.dialect.dbapi.DataError as refused:  # type: ignore[union-attr]  # as SQLAlchemy raises it
+        raise DataError(f"COPY {stage}", None, refused) from refused
+
+
+def _stage_name(table: Table, key: str | None) -> str:
+    """The staging table of an upload's new (no key) or changed rows of `table`."""
+    return f"stage_{table.name}_{'new' if key is None else 'changed'}"
+
+
+def _copy_stage(driver: Any, name: str, stage: str, rows: pd.DataFrame, key: str | None) -> None:
+    columns = list(rows.columns)
+    listed = ", ".join(columns)
+    with driver.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {stage}")
+        cursor.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS "
+                       f"SELECT {listed} FROM {name} WITH NO DATA")
+        with cursor.copy(f"COPY {stage} ({listed}) FROM STDIN") as copy:
+            for row in zip(*(_plain_values(rows[c]) for c in columns), strict=True):
+                copy.write_row(row)
+        if key is None:
+            cursor.execute(f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {stage}")
+        else:
+            sets = ", ".join(f"{c} = {stage}.{c}" for c in columns if c != key)
+            cursor.execute(f"UPDATE {name} SET {sets} FROM {stage} WHERE {name}.{key} = {stage}.{key}")
 
 
 def _column_values(column: pd.Series, *, iso_dates: bool) -> list:

@@ -287,7 +287,8 @@ def test_a_value_the_database_refuses_is_a_rejection_not_a_traceback(engine, sto
     error = rejected(engine, content, "big.csv")
     assert error.problems == [
         Problem(
-            0, "", "", "the database refused a value of this file (integer out of range): nothing was stored"
+            0, "", "", 'the database refused a value of this file (value "3000000000" is out of range for '
+            "type integer): nothing was stored"
         )
     ]
     assert count(engine, "facility") == 0
