@@ -92,6 +92,40 @@ def ingest(
         typer.echo(f"  warning: {warning}")
 
 
+@app.command()
+def backfill(
+    paths: Annotated[list[Path], typer.Argument(exists=True, readable=True, help="Files or folders.")],
+    kind: Annotated[UploadKind | None, typer.Option(help="Default: guessed per file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+    by: Annotated[str | None, typer.Option(help="Who is loading it (audit log).")] = None,
+    chunk_rows: Annotated[int, typer.Option(min=1000, help="Rows held in memory at a time.")] = 100_000,
+) -> None:
+    """Load a history of any size (files, or folders of CSV/XLSX files) in one transaction, all or nothing."""
+    from db.errors import IngestError
+    from db.ingest.backfill import backfill as run_backfill
+
+    def progress(done: int, files: int, rows: int) -> None:
+        typer.echo(f"  {done} of {files} files, {rows:,} rows read", err=True)
+
+    try:
+        report = run_backfill(paths, engine=open_store(), kind=kind.value if kind else None, uploaded_by=by,
+                              chunk_rows=chunk_rows, progress=None if as_json else progress)
+    except ValueError as error:
+        raise fail(str(error)) from None
+    except IngestError as error:
+        if as_json:
+            typer.echo(json.dumps(error.as_json(), indent=2))
+            raise typer.Exit(1) from None
+        raise fail(str(error)) from None
+    if as_json:
+        files = [{"file": r.file_name, "kind": r.kind, **r.as_json()} for r in report.reports]
+        typer.echo(json.dumps({"outcome": "accepted", "inserted": report.inserted, "updated": report.updated,
+                               "unchanged": report.unchanged, "files": files}, indent=2))
+        return
+    typer.echo(f"Backfilled {len(report.reports)} file(s): {report.inserted:,} inserted, {report.updated:,} "
+               f"updated, {report.unchanged:,} unchanged.")
+
+
 def _accepted_text(report: IngestReport) -> str:
     counts = f"{report.inserted} inserted, {report.updated} updated, {report.unchanged} unchanged"
     if report.dry_run:

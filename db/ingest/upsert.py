@@ -65,6 +65,8 @@ class ChangePlan:
     previous: pd.DataFrame
     unchanged: int
     new_facilities: list[str] = field(default_factory=list)
+    # Per row of the upload (in its order): the upload that last wrote the stored row, NA if new.
+    stored_by: pd.Series = field(default_factory=lambda: pd.Series(dtype="Int64"))
 
 
 def plan_changes(
@@ -104,6 +106,7 @@ def plan_changes(
         ),
         unchanged=int((~is_new & same).sum()),
         new_facilities=new_names.drop_duplicates("facility_key")["facility"].tolist(),
+        stored_by=merged["upload_id"].astype("Int64"),
     )
 
 
@@ -121,7 +124,9 @@ def create_facilities(conn: Connection, names: list[str]) -> None:
         conn.execute(insert(table_of(Facility)), [{"name": n, "name_key": k} for k, n in by_key.items()])
 
 
-def apply_changes(conn: Connection, kind: str, plan: ChangePlan, upload_id: int) -> None:
+def apply_changes(
+    conn: Connection, kind: str, plan: ChangePlan, upload_id: int, *, summary_kept: bool = True
+) -> None:
     """Write a plan: inserts, updates, and a revision holding each replaced row's values.
 
     Args:
@@ -129,11 +134,13 @@ def apply_changes(conn: Connection, kind: str, plan: ChangePlan, upload_id: int)
         kind: `facility-week` or `technician-week`.
         plan: From `plan_changes`, made inside the same transaction.
         upload_id: The audit record the written rows point to.
+        summary_kept: Bring the lifecycle summary up to date (a backfill leaves it, then rebuilds it
+            once).
     """
     spec = SPECS[kind]
     after = summary.last_technician_week(conn) if kind == TECHNICIAN_WEEK else 0
     _write_rows(conn, spec, plan, upload_id)
-    if kind == TECHNICIAN_WEEK and (len(plan.inserts) or len(plan.updates)):
+    if summary_kept and kind == TECHNICIAN_WEEK and (len(plan.inserts) or len(plan.updates)):
         copied = conn.dialect.name == "postgresql" and len(plan.inserts)
         staged = _stage_name(spec.table, None) if copied else None
         summary.record_technician_weeks(conn, after, _revises_lifecycle(plan), staged)
@@ -244,7 +251,7 @@ def _stored_columns(frame: pd.DataFrame, spec: TableSpec, known: dict[str, int |
 
 def _existing_rows(conn: Connection, spec: TableSpec, rows: pd.DataFrame) -> pd.DataFrame:
     table = spec.table
-    columns = ["id", *spec.key, *spec.values]
+    columns = ["id", *spec.key, *spec.values, "upload_id"]
     query = select(*(table.c[c] for c in columns)).where(
         table.c.week_start.in_(sorted(rows["week_start"].unique()))
     )
@@ -254,7 +261,7 @@ def _existing_rows(conn: Connection, spec: TableSpec, rows: pd.DataFrame) -> pd.
     # Plain tuples: pandas probes Row objects attribute by attribute, 100,000 times over.
     existing = pd.DataFrame([tuple(row) for row in conn.execute(query)], columns=columns)
     # Same dtypes on both sides, so equal values compare equal.
-    return existing.astype({c: rows[c].dtype for c in (*spec.key, *spec.values)})
+    return existing.astype({**{c: rows[c].dtype for c in (*spec.key, *spec.values)}, "upload_id": "Int64"})
 
 
 def native_records(frame: pd.DataFrame) -> list[dict]:

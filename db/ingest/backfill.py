@@ -1,0 +1,350 @@
+"""A history loaded in one go (`chasm backfill`): many files, any size, in one transaction.
+
+A backfill is the upload path (`read.py`, `validate.py`, `upsert.py`) run over a CSV file a chunk
+of lines at a time, so memory stays bounded however long the file: each chunk is read, validated
+and written inside the one write transaction of the whole backfill, and the next chunk replaces
+it. Every file gets its audit record. A problem anywhere rolls back every file of the backfill;
+the file, row, column and value are reported as for an upload. The lifecycle summary is rebuilt
+once at the end instead of being extended per chunk. XLSX files are read whole, within the upload
+limits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, update
+
+from db import summary
+from db.config import StoreSettings, get_settings
+from db.engine import write_transaction
+from db.errors import IngestError, Problem
+from db.ingest.columns import FACILITY_WEEK, KINDS, TECHNICIAN_WEEK, detect_kind
+from db.ingest.limits import Limits
+from db.ingest.pipeline import IngestReport, _record_upload
+from db.ingest.problems import ProblemLog
+from db.ingest.read import TextTable, UnreadableFile, read_table
+from db.ingest.upsert import apply_changes, create_facilities, plan_changes
+from db.ingest.validate import DUPLICATE, ValidatedUpload, validate_table
+from db.models import Upload, table_of
+from db.pseudonym_key import PseudonymKeyError, technician_secret
+
+CHUNK_ROWS = 100_000
+"""Data lines read, validated and written at a time."""
+NOTHING_STORED = "nothing from this backfill was stored"
+NO_FILES = "no CSV or XLSX files in {paths}"
+
+_SUFFIXES = (".csv", ".xlsx")
+_HEAD_LINES = 50  # where the header is looked for (exports put titles above it)
+
+
+@dataclass
+class BackfillReport:
+    """What a backfill stored: one report per file, in the order loaded."""
+
+    reports: list[IngestReport] = field(default_factory=list)
+
+    @property
+    def inserted(self) -> int:
+        """Rows inserted over every file."""
+        return sum(r.inserted for r in self.reports)
+
+    @property
+    def updated(self) -> int:
+        """Rows updated over every file."""
+        return sum(r.updated for r in self.reports)
+
+    @property
+    def unchanged(self) -> int:
+        """Rows already stored as they are, over every file."""
+        return sum(r.unchanged for r in self.reports)
+
+
+def backfill_files(paths: list[Path]) -> list[Path]:
+    """The files a backfill of `paths` loads: files as given, folders' CSV and XLSX files by name."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix.lower() in _SUFFIXES and p.is_file())
+        else:
+            files.append(path)
+    return files
+
+
+def backfill(
+    paths: list[Path],
+    *,
+    engine: Engine,
+    kind: str | None = None,
+    uploaded_by: str | None = None,
+    today: date | None = None,
+    settings: StoreSettings | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> BackfillReport:
+    """Load files (and folders of files) into the store, all or nothing, a chunk at a time.
+
+    Args:
+        paths: Files, or folders whose CSV and XLSX files are loaded in name order.
+        engine: The store's engine.
+        kind: `facility-week` or `technician-week` for every file; default guessed per file.
+        uploaded_by: Who is loading it (the audit log); default the operating-system user.
+        today: Weeks starting after this day are rejected as future; default today.
+        settings: Store settings; default read from the environment.
+        chunk_rows: Data lines held in memory at a time.
+        progress: Told (files done, files, rows done) after each chunk.
+
+    Returns:
+        One report per file.
+
+    Raises:
+        IngestError: A file was rejected: nothing from the backfill is stored, and the audit log
+            records the rejected file.
+        ValueError: `kind` is unknown or `paths` holds no file.
+    """
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"unknown upload kind {kind!r}: use one of {', '.join(KINDS)}")
+    files = backfill_files(paths)
+    if not files:
+        raise ValueError(NO_FILES.format(paths=", ".join(str(p) for p in paths)))
+    settings = settings or get_settings()
+    limits = Limits.from_settings(settings)
+    kinds = [kind or _head_kind(path, limits) for path in files]
+    loader = _Loader(kinds, limits, uploaded_by, today or date.today(), chunk_rows, progress)
+    try:
+        if TECHNICIAN_WEEK in kinds:  # before the write transaction, which making the key would wait on
+            try:
+                loader.secret = technician_secret(engine, settings)
+            except PseudonymKeyError as refused:
+                loader.reject(files[kinds.index(TECHNICIAN_WEEK)], TECHNICIAN_WEEK, [refused.problem])
+        with write_transaction(engine) as conn:
+            out = BackfillReport(loader.load(conn, files))
+            if any(r.kind == TECHNICIAN_WEEK and r.changed_anything for r in out.reports):
+                summary.rebuild(conn)
+    except _Rejected as rejected:  # the transaction rolled back: audit the rejected file on its own
+        with write_transaction(engine) as conn:
+            report = IngestReport(rejected.path.name, rejected.kind, _file_sha256(rejected.path))
+            _record_upload(conn, report, "rejected", uploaded_by, json.dumps([p.as_dict() for p in
+                                                                              rejected.error.problems]))
+        raise rejected.error from None
+    return out
+
+
+class _Rejected(Exception):
+    """Unwinds the write transaction (rolling it back) after a file was rejected."""
+
+    def __init__(self, path: Path, kind: str, error: IngestError) -> None:
+        super().__init__(str(error))
+        self.path, self.kind, self.error = path, kind, error
+
+
+def _file_sha256(path: Path) -> str:
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+def _head_kind(path: Path, limits: Limits) -> str:
+    """The kind an upload of this file would be guessed as, from its first lines."""
+    with path.open("rb") as file:
+        content = file.read() if path.suffix.lower() == ".xlsx" else b"".join(
+            line for _, line in zip(range(_HEAD_LINES), file, strict=False))
+    try:
+        return detect_kind(read_table(content, limits).headers)
+    except UnreadableFile:  # its first piece says why
+        return FACILITY_WEEK
+
+
+@dataclass
+class _Loader:
+    kinds: list[str]
+    limits: Limits
+    uploaded_by: str | None
+    today: date
+    chunk_rows: int
+    progress: Callable[[int, int, int], None] | None
+    secret: bytes = b""
+    rows_done: int = 0
+
+    def load(self, conn: Connection, files: list[Path]) -> list[IngestReport]:
+        """Write every file's pieces in `conn`'s transaction.
+
+        The next piece is read and validated in a thread meanwhile: the database works while
+        Python validates.
+        """
+        reports = [IngestReport(path.name, kind, "") for path, kind in zip(files, self.kinds, strict=True)]
+        seen, current = _SeenKeys(), 0
+        for number, validated, sha256 in _prefetched(self._pieces(files)):
+            report = reports[number]
+            if number != current:
+                seen, current = _SeenKeys(), number
+            if validated is not None:
+                self._write(conn, report, validated, seen, files[number])
+                if self.progress is not None:
+                    self.progress(number, len(files), self.rows_done)
+                continue
+            report.sha256 = sha256
+            upload = table_of(Upload)
+            conn.execute(update(upload).where(upload.c.id == report.upload_id).values(
+                sha256=sha256, inserted=report.inserted, updated=report.updated, unchanged=report.unchanged))
+            if self.progress is not None:
+                self.progress(number + 1, len(files), self.rows_done)
+        return reports
+
+    def _pieces(self, files: list[Path]) -> Iterator[tuple[int, ValidatedUpload | None, str]]:
+        """(file number, a validated piece, "") for each piece, then (file number, None, its SHA-256)."""
+        for number, path in enumerate(files):
+            digest = hashlib.sha256()
+            for content, offset in _chunks(path, self.chunk_rows, digest, self.limits):
+                yield number, self._validate(path, self.kinds[number], content, offset), ""
+            yield number, None, digest.hexdigest()
+
+    def _validate(self, path: Path, kind: str, content: bytes, offset: int) -> ValidatedUpload:
+        try:
+            table = read_table(content, self.limits)
+        except UnreadableFile as unreadable:
+            self.reject(path, kind, [_shifted(unreadable.problem, offset)])
+        if offset:
+            _shift(table, offset)
+        validated = validate_table(table, kind=kind, today=self.today, secret=self.secret, limits=self.limits)
+        if validated.problems:
+            self.reject(path, kind, validated.problems, validated.warnings, validated.total)
+        return validated
+
+    def _write(self, conn: Connection, report: IngestReport, validated: ValidatedUpload, seen: _SeenKeys,
+               path: Path) -> None:
+        if report.upload_id is None:
+            report.warnings = list(validated.warnings)
+            report.upload_id = _record_upload(conn, report, "accepted", self.uploaded_by, None)
+        plan = plan_changes(conn, report.kind, validated.frame, validated.present)
+        if plan.new_facilities:
+            create_facilities(conn, plan.new_facilities)
+            plan = plan_changes(conn, report.kind, validated.frame, validated.present)
+        repeated = seen.repeats(validated.frame, report.kind, plan.stored_by == report.upload_id)
+        if repeated:
+            self.reject(path, report.kind, repeated)
+        apply_changes(conn, report.kind, plan, report.upload_id, summary_kept=False)
+        report.inserted += len(plan.inserts)
+        report.updated += len(plan.updates)
+        report.unchanged += plan.unchanged
+        self.rows_done += len(validated.frame)
+
+    @staticmethod
+    def reject(path: Path, kind: str, problems: list[Problem], warnings: list[Problem] | None = None,
+               total: int | None = None) -> NoReturn:
+        error = IngestError(f"{path.name} ({NOTHING_STORED})", problems, warnings, total)
+        raise _Rejected(path, kind, error)
+
+
+def _prefetched[T](items: Iterator[T]) -> Iterator[T]:
+    """The items of `items`, the next one made in a thread while the caller uses the current one."""
+    end = object()
+    with ThreadPoolExecutor(1, thread_name_prefix="chasm-backfill") as pool:
+        coming = pool.submit(next, items, end)
+        while (item := coming.result()) is not end:
+            coming = pool.submit(next, items, end)
+            yield item  # type: ignore[misc]  # not `end`, checked above
+
+
+def _shifted(problem: Problem, offset: int) -> Problem:
+    """A problem of a piece (its header is row 1) as a problem of the file."""
+    row = problem.row + offset if problem.row > 1 else problem.row
+    return Problem(row, problem.column, problem.value, problem.message)
+
+
+def _shift(table: TextTable, offset: int) -> None:
+    """Number a piece's rows, and the problems found reading it, as the file's."""
+    table.rows = table.rows + offset
+    if table.problems is not None and len(table.problems):
+        shifted = ProblemLog(table.problems.per_column)
+        shifted.extend([_shifted(p, offset) for p in table.problems.listing()])
+        table.problems = shifted
+
+
+class _SeenKeys:
+    """The keys of a file's earlier chunks, as 64-bit hashes with their rows (16 bytes a row)."""
+
+    def __init__(self) -> None:
+        self.hashes = np.empty(0, dtype=np.uint64)
+        self.rows = np.empty(0, dtype=np.int64)
+
+    def repeats(self, frame: pd.DataFrame, kind: str, stored_here: pd.Series) -> list[Problem]:
+        """Rows whose key an earlier chunk of this file already wrote, then remember this chunk's."""
+        who = "technician" if kind == TECHNICIAN_WEEK else "facility_key"
+        hashes = pd.util.hash_pandas_object(frame[[who, "week_start"]], index=False).to_numpy()
+        problems = []
+        for i in np.flatnonzero(stored_here.fillna(False).to_numpy(dtype=bool)):
+            at = np.flatnonzero(self.hashes == hashes[i])
+            earlier = int(self.rows[at[0]]) if len(at) else 0
+            what = "technician" if kind == TECHNICIAN_WEEK else "facility"
+            message = DUPLICATE.format(what=what, first=earlier) if earlier else (
+                f"the same {what} and week already appear on an earlier row")
+            problems.append(Problem(int(frame["row"].iloc[i]), "week_start", str(frame["week_start"].iloc[i]),
+                                    message))
+        self.hashes = np.concatenate([self.hashes, hashes])
+        self.rows = np.concatenate([self.rows, frame["row"].to_numpy(dtype=np.int64)])
+        return problems
+
+
+def _chunks(path: Path, chunk_rows: int, digest: Any, limits: Limits) -> Iterator[tuple[bytes, int]]:
+    """The file as (header lines + up to `chunk_rows` data lines, row offset) pieces.
+
+    The first piece is the file's first lines as they are (titles above the header included);
+    later ones repeat the header line, and the offset turns their row numbers into the file's. A
+    piece ends only where no quoted cell is open, so a quoted line break never splits a row.
+    """
+    if path.suffix.lower() == ".xlsx":
+        content = path.read_bytes()
+        digest.update(content)
+        yield content, 0
+        return
+    with path.open("rb") as file:
+        head = [line for _, line in zip(range(_HEAD_LINES), file, strict=False)]
+        if not head:
+            yield b"", 0  # read as an upload: "the file is empty"
+            return
+        digest.update(b"".join(head))
+        header = _header_line(head, limits)
+        lines, line_number, first_line = head, len(head), 1
+        quoted = False
+        for line in file:
+            digest.update(line)
+            line_number += 1
+            lines.append(line)
+            if b'"' in line and line.count(b'"') % 2:
+                quoted = not quoted
+            if len(lines) >= chunk_rows and not quoted:
+                yield from _pieces(lines, first_line, header)
+                lines, first_line = [], line_number + 1
+        yield from _pieces(lines, first_line, header)
+
+
+def _pieces(lines: list[bytes], first_line: int, header: bytes) -> Iterator[tuple[bytes, int]]:
+    piece = _piece(lines, first_line, header) if lines else None
+    if piece is not None:
+        yield piece
+
+
+def _piece(lines: list[bytes], first_line: int, header: bytes) -> tuple[bytes, int] | None:
+    if first_line > 1 and not any(line.strip() for line in lines):
+        return None  # blank lines at the end: nothing to read (an upload skips them too)
+    if first_line == 1:
+        return b"".join(lines), 0
+    return header + b"".join(lines), first_line - 2  # the header is row 1 of the piece
+
+
+def _header_line(head: list[bytes], limits: Limits) -> bytes:
+    """The header line among the first lines, found as an upload finds it."""
+    try:
+        line = head[read_table(b"".join(head), limits).header_row - 1]
+    except (UnreadableFile, IndexError):  # the first piece reports what is wrong
+        return head[0] if head else b""
+    return line if line.endswith(b"\n") else line + b"\n"

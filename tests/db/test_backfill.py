@@ -1,0 +1,134 @@
+"""`chasm backfill`: a history of any size in one transaction, read a chunk at a time (issue #14)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from db import queries
+from db.errors import IngestError, Problem
+from db.ingest import ingest_bytes
+from db.ingest.backfill import backfill
+from db.models import Upload
+from tests.db.helpers import DATA_TABLES, clear, snapshot
+from tests.db.test_cli_store import invoke
+
+FIRST_MONDAY = date(2025, 1, 6)
+HEADER = ("technician_id,facility,week_start,active,eligible_work_orders,ai_assisted_work_orders,"
+          "alerts_received,alerts_actioned,training_type,training_hours,champion")
+TABLES = (*DATA_TABLES, "technician_state", "lifecycle_week")
+
+
+def _week_lines(week: int, technicians: int = 12) -> list[str]:
+    monday = (FIRST_MONDAY + timedelta(weeks=week)).isoformat()
+    return [f"T{t:03d},{'Hull Works' if t % 2 else 'Oulu Mill'},{monday},{'yes' if (t + week) % 3 else 'no'},"
+            f"4,{2 if (t + week) % 3 else 0},1,1,{'\"coached, on site\"' if t == 5 else ''},0,no"
+            for t in range(technicians)]
+
+
+def _weekly_files(folder: Path, weeks: int = 6) -> list[Path]:
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for week in range(weeks):
+        path = folder / f"week_{week:02d}.csv"
+        path.write_text("\n".join([HEADER, *_week_lines(week)]) + "\n")
+        paths.append(path)
+    return paths
+
+
+def _stored(engine) -> tuple[pd.DataFrame, pd.DataFrame]:
+    weeks = queries.technician_weeks(engine).sort_values(["technician_key", "week_start"])
+    return weeks.reset_index(drop=True), queries.lifecycle_counts(engine)
+
+
+def test_a_folder_backfilled_in_chunks_stores_what_uploading_each_file_stores(engine, tmp_path):
+    files = _weekly_files(tmp_path / "history")
+    for path in files:
+        ingest_bytes(path.read_bytes(), path.name, engine=engine)
+    expected = _stored(engine)
+    clear(engine)
+    seen = []
+    report = backfill([tmp_path / "history"], engine=engine, chunk_rows=5,
+                      progress=lambda done, total, rows: seen.append((done, total, rows)))
+    assert [r.file_name for r in report.reports] == [p.name for p in files]
+    assert (report.inserted, report.updated, report.unchanged) == (72, 0, 0)
+    assert seen[-1] == (6, 6, 72)
+    for got, want in zip(_stored(engine), expected, strict=True):
+        pd.testing.assert_frame_equal(got, want)
+    kept, full = queries.lifecycle_counts(engine), queries.lifecycle_counts(engine, full=True)
+    pd.testing.assert_frame_equal(kept, full)
+    with engine.connect() as conn:
+        audit = conn.execute(select(Upload).order_by(Upload.id)).all()
+    assert [(a.file_name, a.outcome, a.inserted) for a in audit] == [(p.name, "accepted", 12) for p in files]
+    assert all(len(a.sha256) == 64 for a in audit)
+
+
+def test_one_long_file_is_read_a_chunk_at_a_time_with_the_files_row_numbers(engine, tmp_path):
+    lines = ["Weekly technician export", "", HEADER]
+    for week in range(5):
+        lines += _week_lines(week)
+    path = tmp_path / "history.csv"
+    path.write_text("\n".join(lines) + "\n\n\n")
+    report = backfill([path], engine=engine, chunk_rows=7)
+    assert report.inserted == 60
+    stored = _stored(engine)
+    clear(engine)
+    ingest_bytes(path.read_bytes(), path.name, engine=engine)
+    for got, want in zip(stored, _stored(engine), strict=True):
+        pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_bad_value_deep_in_the_last_file_stores_nothing_and_names_its_row(engine, tmp_path):
+    files = _weekly_files(tmp_path / "history", weeks=3)
+    lines = files[-1].read_text().splitlines()
+    lines[10] = lines[10].replace(",4,", ",four,", 1)
+    files[-1].write_text("\n".join(lines) + "\n")
+    before = snapshot(engine, TABLES)
+    with pytest.raises(IngestError) as raised:
+        backfill([tmp_path / "history"], engine=engine, chunk_rows=4)
+    assert snapshot(engine, TABLES) == before
+    assert str(raised.value) == (
+        "week_02.csv (nothing from this backfill was stored) was rejected (1 problem(s)):\n"
+        "  Row 11, column 'eligible_work_orders', value 'four': not a number")
+    with engine.connect() as conn:
+        audit = conn.execute(select(Upload).order_by(Upload.id.desc())).first()
+    assert (audit.file_name, audit.outcome) == ("week_02.csv", "rejected")
+    assert json.loads(audit.error_report) == [p.as_dict() for p in raised.value.problems]
+
+
+def test_a_technician_week_repeated_in_a_later_chunk_is_a_duplicate_not_an_update(engine, tmp_path):
+    lines = [HEADER, *_week_lines(0), *_week_lines(1)]
+    lines.append(lines[3].replace(",yes,", ",no,").replace(",no,4,2,", ",yes,4,2,"))
+    path = tmp_path / "history.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(IngestError) as raised:
+        backfill([path], engine=engine, chunk_rows=5)
+    monday = FIRST_MONDAY.isoformat()
+    assert raised.value.problems == [
+        Problem(26, "week_start", monday, "the same technician and week already appear on row 4")]
+    assert queries.technician_weeks(engine).empty
+
+
+def test_the_backfill_command_prints_counts_and_json(engine, tmp_path):
+    _weekly_files(tmp_path / "history", weeks=2)
+    result = invoke("backfill", tmp_path / "history")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Backfilled 2 file(s): 24 inserted, 0 updated, 0 unchanged.\n"
+    assert "2 of 2 files, 24 rows read" in result.stderr
+    again = invoke("backfill", tmp_path / "history", "--json")
+    shape = json.loads(again.stdout)
+    assert (shape["outcome"], shape["inserted"], shape["unchanged"]) == ("accepted", 0, 24)
+    assert [(f["file"], f["kind"], f["unchanged"]) for f in shape["files"]] == [
+        ("week_00.csv", "technician-week", 12), ("week_01.csv", "technician-week", 12)]
+
+
+def test_a_backfill_of_an_empty_folder_says_so(engine, tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = invoke("backfill", tmp_path / "empty")
+    assert result.exit_code == 1
+    assert result.stderr == f"error: no CSV or XLSX files in {tmp_path / 'empty'}\n"
