@@ -24,9 +24,9 @@ WEEKLY_METRIC_COLUMNS = ("facility", "week_start", *SPECS["facility-week"].value
 
 
 def _frame(engine: Engine, query: Select) -> pd.DataFrame:
+    """The query's rows, only its columns, built by pandas from the driver's rows (no Row objects)."""
     with engine.connect() as conn:
-        result = conn.execute(query)
-        return pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
+        return pd.read_sql(query, conn, coerce_float=False)
 
 
 def _facility_key(facility: str) -> str:

@@ -151,15 +151,19 @@ class Server:
         stop_group(self.process)
 
 
-def start_server(base: Path, *, with_accounts: bool = True) -> Server:
+def start_server(base: Path, *, with_accounts: bool = True, database_url: str | None = None,
+                 secret: str = "browser-test-secret") -> Server:
     """Start `chasm serve` on a free loopback port with a new SQLite store under `base` (the first
     start loads the demo and creates `admin`), wait until it answers, and add the other accounts.
+
+    `database_url` serves an existing store instead (one with facilities keeps its data), whose
+    pseudonym key is `secret`.
     """
     base.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = {**os.environ, "CHASM_DATABASE_URL": f"sqlite:///{base / 'chasm.db'}",
+    env = {**os.environ, "CHASM_DATABASE_URL": database_url or f"sqlite:///{base / 'chasm.db'}",
            "CHASM_DATA_DIR": str(base / "data"), "CHASM_ADMIN_PASSWORD": ADMIN_PASSWORD,
-           "CHASM_PSEUDONYM_SECRET": "browser-test-secret", "PYTHONUNBUFFERED": "1"}
+           "CHASM_PSEUDONYM_SECRET": secret, "PYTHONUNBUFFERED": "1"}
     with (base / "serve.log").open("wb") as out:
         process = subprocess.Popen(
             [*chasm_command(), "serve", "--port", str(port), "--address", HOST], env=env, cwd=ROOT,
