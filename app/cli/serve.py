@@ -19,13 +19,13 @@ users_app = typer.Typer(help="Accounts of the web app (viewer, editor, admin).",
 app.add_typer(users_app, name="users")
 
 
-def streamlit_command(port: int, address: str) -> list[str]:
+def streamlit_command(port: int, address: str, upload_megabytes: int | None = None) -> list[str]:
     """How `chasm serve` starts the web app (headless: the browser is the user's business)."""
     return [sys.executable, "-m", "streamlit", "run", str(APP_MAIN), "--server.port", str(port),
             "--server.address", address, "--server.headless", "true",
             "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
             "--client.showErrorDetails", "none",  # no traceback or server path reaches a user
-            "--server.maxUploadSize", str(_upload_megabytes())]
+            "--server.maxUploadSize", str(upload_megabytes or _upload_megabytes())]
 
 
 def _upload_megabytes() -> int:
@@ -62,27 +62,20 @@ def serve(
     The first start brings the database up to date, loads the demo into an empty store and creates
     the `admin` account (password from CHASM_ADMIN_PASSWORD, or a printed one-time password).
     """
-    from app.services.optimiser import ensure_menu, menu_file
-    from app.services.settings import get_settings
-    from db.accounts import ensure_admin
-    from db.demo import prepare_first_start
-    from db.engine import get_engine
-
-    engine = get_engine()
-    if prepare_first_start(engine) is not None:
-        typer.echo("Loaded the demo organisation (first start).")
-    if ensure_menu():
-        typer.echo(f"Copied the intervention menu to {menu_file()} (edit it on the Plan page).")
-    password = get_settings().admin_password
-    generated = ensure_admin(engine, password.get_secret_value() if password else None)
-    if generated:
-        typer.echo(f"Created the account 'admin' with the one-time password: {generated}\n"
-                   "Sign in and change it on the Admin page (or `chasm users passwd admin`).")
+    # The first-start work imports the store and pandas: done in a process of its own, so this one,
+    # which only watches the app and the scheduler, stays small.
+    done = subprocess.run([sys.executable, "-c", "from app.cli.serve import _first_start; _first_start()"],
+                          stdout=subprocess.PIPE, text=True)
+    if done.returncode != 0:  # it said why on stderr
+        raise typer.Exit(done.returncode)
+    *said, upload_megabytes = done.stdout.splitlines()
+    for message in said:
+        typer.echo(message)
     _interrupt_on_signals()
     processes = []
     if scheduler:
         processes.append(subprocess.Popen(scheduler_command()))
-    web = subprocess.Popen(streamlit_command(port, address))
+    web = subprocess.Popen(streamlit_command(port, address, int(upload_megabytes)))
     processes.append(web)
     typer.echo(f"Chasm is at http://{address}:{port} (Ctrl-C stops it).")
     try:
@@ -98,6 +91,33 @@ def serve(
         _stop(processes)
     if web.returncode not in (0, None, -15):
         raise typer.Exit(web.returncode)
+
+
+def _first_start() -> None:
+    """Bring the store up to date, load the demo into an empty one, create `admin`.
+
+    Run by `chasm serve` in a process of its own; prints what to tell the user, then the upload
+    limit in MB for the web app on the last line.
+    """
+    from app.services.optimiser import ensure_menu, menu_file
+    from app.services.settings import get_settings
+    from db.accounts import ensure_admin
+    from db.demo import prepare_first_start
+    from db.engine import get_engine
+
+    said: list[str] = []
+    engine = get_engine()
+    if prepare_first_start(engine) is not None:
+        said.append("Loaded the demo organisation (first start).")
+    if ensure_menu():
+        said.append(f"Copied the intervention menu to {menu_file()} (edit it on the Plan page).")
+    password = get_settings().admin_password
+    generated = ensure_admin(engine, password.get_secret_value() if password else None)
+    if generated:
+        said.append(f"Created the account 'admin' with the one-time password: {generated}\n"
+                    "Sign in and change it on the Admin page (or `chasm users passwd admin`).")
+    engine.dispose()
+    print("\n".join([*said, str(_upload_megabytes())]), flush=True)
 
 
 def _interrupt_on_signals() -> None:
