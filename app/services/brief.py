@@ -20,7 +20,7 @@ from matplotlib.dates import DateFormatter  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from app.services.charts import OKABE_ITO, VERMILION  # noqa: E402
-from app.services.documents import ForecastDocument  # noqa: E402
+from app.services.documents import FacilityForecast, ForecastDocument  # noqa: E402
 from app.services.words import day, money, points  # noqa: E402
 
 TITLE = "Chasm adoption forecast"
@@ -77,6 +77,25 @@ def facility_sentence(doc: ForecastDocument, facility: str) -> str | None:
             f"expected at {f.p50[-1]:.0%} (80% band {f.p10[-1]:.0%} to {f.p90[-1]:.0%}), with a "
             f"{f.chance_of_target:.0%} chance of holding {doc.target:.0%} by {day(f.target_date)}. "
             f"{f.why}")
+
+
+def early_sentence(warning: FacilityForecast, target: float) -> str:
+    """The early warning (a few weeks stored) in one sentence, with why its band is as wide as it is."""
+    weeks = f"{warning.weeks_live} week{'s' if warning.weeks_live != 1 else ''}"
+    return (f"After {weeks}, {warning.now:.0%} of technicians use the tool; by {day(warning.week_start[-1])} "
+            f"adoption is expected at {warning.p50[-1]:.0%} (80% band {warning.p10[-1]:.0%} to "
+            f"{warning.p90[-1]:.0%}), with a {warning.chance_of_target:.0%} chance of holding {target:.0%} "
+            f"by {day(warning.target_date)}. {warning.why}")
+
+
+def early_table(warning: FacilityForecast, every: int = 4) -> pd.DataFrame:
+    """The early warning every `every` weeks, as people read it: week, expected share, 80% band."""
+    picks = list(range(every - 1, len(warning.week_start), every))
+    return pd.DataFrame({
+        "Week of": [day(warning.week_start[i]) for i in picks],
+        "Expected": [f"{warning.p50[i]:.0%}" for i in picks],
+        "80% band": [f"{warning.p10[i]:.0%} to {warning.p90[i]:.0%}" for i in picks],
+    })
 
 
 def when(doc: ForecastDocument, week: int) -> str:

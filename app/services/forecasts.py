@@ -319,3 +319,21 @@ def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick:
                                               document=document.model_dump(mode="json")))
     tell("Forecast ready", 1.0)
     return {"recalibrated": recalibrated, "snapshots": snapshots, "data_version": version}
+
+
+def early_warning_now(engine: Engine, facility: str | None = None, *, target: float | None = None,
+                      seed: int = 0) -> FacilityForecast | None:
+    """The early warning leadership sees while fewer weeks are stored than the full forecast needs.
+
+    Returns:
+        The forecast from the stored weeks (MIN_PERIODS to MIN_WEEKS - 1 of them), or None when there
+        are fewer (nothing to say yet) or enough for the agent-based forecast.
+    """
+    from app.services.facility_forecasts import early_warning
+    from model.calibrate import MIN_WEEKS
+    from model.series import MIN_PERIODS
+
+    weeks = len(observed_series(engine, facility))
+    if not MIN_PERIODS <= weeks < MIN_WEEKS:
+        return None
+    return early_warning(engine, facility=facility, target=target or get_settings().target_share, seed=seed)

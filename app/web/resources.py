@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from app.services.documents import ForecastDocument
+from app.services.documents import FacilityForecast, ForecastDocument
 from app.services.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -100,6 +100,18 @@ def _forecast(facility: str | None, snapshot: int | None) -> ForecastDocument | 
     from app.services.forecasts import latest_forecast as read
 
     return read(engine(), facility)
+
+
+def early_warning(facility: str | None = None) -> FacilityForecast | None:
+    """The early warning while too few weeks are stored for the full forecast; cached per data version."""
+    return _early_warning(facility, data_version())
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False, max_entries=16)
+def _early_warning(facility: str | None, version: str) -> FacilityForecast | None:
+    from app.services.forecasts import early_warning_now
+
+    return early_warning_now(engine(), facility)
 
 
 @st.cache_data(ttl=3600, show_spinner=False, max_entries=32)

@@ -25,6 +25,13 @@ if doc is None and early_words is not None:
     st.info(f"**Early warning for {plain(scope)}** (pooled with the other facilities): {plain(early_words)}")
     st.caption("The full forecast with plans is organisation-wide; an editor can also fit this facility "
                "on its own below.")
+warning = resources.early_warning(facility) if doc is None and early_words is None else None
+if warning is not None:
+    target = get_settings().target_share
+    st.info(f"**Early warning for {scope.lower() if facility is None else plain(scope)}** "
+            f"({warning.weeks_live} weeks stored; the full forecast with plans needs 6): "
+            f"{plain(brief.early_sentence(warning, target))}")
+    st.dataframe(brief.early_table(warning), hide_index=True)
 if doc is None:
     where = scope.lower() if facility is None else plain(scope)
     st.info(f"No forecast for {where} yet. The scheduler makes one "
