@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 MODULES = ("bench.bench_model", "bench.bench_store", "bench.bench_forecast", "bench.bench_app",
-           "bench.bench_hostile", "bench.bench_enterprise")
+           "bench.bench_hostile", "bench.bench_enterprise", "bench.bench_facilities")
 
 HEADER = """# Benchmarks
 

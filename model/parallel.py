@@ -2,13 +2,15 @@
 
 Work is cut into fixed chunks, each with its own seed spawned from the caller's seed, and the
 results are put back in order: the same seed gives the same result whichever executor ran it.
+`map` returns every result at once; `imap` yields them in order as they are done (for a progress
+bar), and closing it early (a cancelled page) cancels the tasks not yet started.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Protocol
 
 import numpy as np
@@ -23,6 +25,10 @@ class Executor(Protocol):
         """Apply fn(*a) for each a, in order."""
         ...
 
+    def imap(self, fn: Callable[..., Any], args: Iterable[tuple[Any, ...]]) -> Generator[Any, None, None]:
+        """fn(*a) for each a, yielded in order; closing the generator cancels the tasks not started."""
+        ...
+
 
 class InProcess:
     """Runs every task here, one after another."""
@@ -30,6 +36,10 @@ class InProcess:
     def map(self, fn: Callable[..., Any], args: Iterable[tuple[Any, ...]]) -> list[Any]:
         """Apply fn(*a) for each a, in order."""
         return [fn(*a) for a in args]
+
+    def imap(self, fn: Callable[..., Any], args: Iterable[tuple[Any, ...]]) -> Generator[Any, None, None]:
+        """fn(*a) for each a, one at a time as the generator is read."""
+        return (fn(*a) for a in args)
 
 
 # Workers start from a fresh interpreter (forkserver where the platform has it, else spawn), never
@@ -47,10 +57,28 @@ class LocalPool:
 
     def map(self, fn: Callable[..., Any], args: Iterable[tuple[Any, ...]]) -> list[Any]:
         """Apply fn(*a) for each a in worker processes, in order."""
+        return list(self._started().map(_star, [(fn, a) for a in args]))
+
+    def imap(self, fn: Callable[..., Any], args: Iterable[tuple[Any, ...]]) -> Generator[Any, None, None]:
+        """fn(*a) for each a in worker processes, yielded in order.
+
+        All are submitted on the first read; closing the generator cancels those no worker has started.
+        """
+        futures: list[Future[Any]] = []
+        try:
+            pool = self._started()
+            futures = [pool.submit(fn, *a) for a in args]
+            for future in futures:
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context(self.start_method)
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
-        return list(self._pool.map(_star, [(fn, a) for a in args]))
+        return self._pool
 
     def close(self) -> None:
         """Stop the worker processes."""
@@ -73,6 +101,19 @@ class DaskCluster:
         futures = [self.client.submit(fn, *a, pure=False) for a in args]
         results: list[Any] = self.client.gather(futures)
         return results
+
+    def imap(self, fn: Callable[..., Any], args: Iterable[tuple[Any, ...]]) -> Generator[Any, None, None]:
+        """fn(*a) for each a on the cluster, yielded in order.
+
+        All are submitted on the first read; closing the generator cancels those not yet done.
+        """
+        futures: list[Any] = []
+        try:
+            futures = [self.client.submit(fn, *a, pure=False) for a in args]
+            for future in futures:
+                yield future.result()
+        finally:
+            self.client.cancel(futures)
 
 
 def _star(item: tuple[Callable[..., Any], tuple[Any, ...]]) -> Any:

@@ -1,9 +1,17 @@
-"""Per-facility early warnings in the nightly forecast: pooled across facilities (issue #13)."""
+"""Per-facility early warnings in the nightly forecast: pooled across facilities (issue #13), in parallel
+(issue #14)."""
 
+import time
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
 from sqlalchemy import text
 
 from app.services import brief
+from app.services import facility_forecasts as ff
 from app.services.facility_forecasts import facility_forecasts, facility_series
+from model.parallel import DaskCluster, InProcess, LocalPool
 
 
 def _cut_to_last_weeks(engine, facility: str, weeks: int) -> None:
@@ -26,7 +34,7 @@ def test_a_facility_three_weeks_after_go_live_borrows_from_the_others(demo_store
     done = []
     forecasts = {f.facility: f for f in facility_forecasts(demo_store, horizon=8,
                                                            progress=lambda d, n: done.append((d, n)))}
-    assert len(forecasts) == 14 and done[-1] == (14, 14) and done[0] == (1, 14)
+    assert len(forecasts) == 14 and done == [(d, 14) for d in range(1, 15)]
     assert "Nantes Depot" not in forecasts  # two weeks: too few to forecast
     new = forecasts["Oulu Mill"]
     assert new.weeks_live == 3
@@ -90,3 +98,87 @@ def test_the_store_forecasts_from_three_weeks_of_uploads(demo_store):
     assert result.exit_code == 1
     assert result.stderr.strip() == ("error: stored weekly metrics: 2 weeks of data; an early warning needs "
                                      "at least 3")
+
+
+def _small_store(tmp_path, lives: tuple[int, ...]):
+    """A fresh store of len(lives) facilities, facility k live lives[k] weeks up to the same week."""
+    from db.engine import create_store_engine
+    from db.ingest import FACILITY_WEEK, ingest_bytes
+    from db.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'small.db'}"
+    upgrade(url)
+    engine = create_store_engine(url)
+    rng = np.random.default_rng(3)
+    lines = ["facility,week_start,technicians,active_users,work_orders,ai_assisted_work_orders,alerts,"
+             "alerts_actioned,training_hours,champions,unplanned_downtime_hours"]
+    end = max(lives)
+    for k, live in enumerate(lives):
+        t = np.arange(1, live + 1)
+        share = rng.uniform(0.5, 0.9) * (1 - np.exp(-rng.uniform(0.05, 0.3) * t))
+        for week, users in zip(range(end - live, end), rng.binomial(60, share), strict=True):
+            monday = date(2024, 1, 1) + timedelta(weeks=week)
+            lines.append(f"Site {k},{monday},60,{users},360,{int(users * 3)},300,150,4.0,2,6.0")
+    ingest_bytes(("\n".join(lines) + "\n").encode(), "weeks.csv", engine=engine, kind=FACILITY_WEEK)
+    return engine
+
+
+def test_a_process_pool_and_a_dask_cluster_give_the_same_forecasts_as_one_process(tmp_path):
+    """Bit for bit, per seed: each facility is one task with the caller's seed, pooled here in order."""
+    from distributed import Client, LocalCluster
+
+    engine = _small_store(tmp_path, (3, 5, 9, 14, 24))
+    pool = LocalPool(2)
+    try:
+        told: list[tuple[int, int]] = []
+        here = facility_forecasts(engine, horizon=6, seed=4, executor=InProcess())
+        there = facility_forecasts(engine, horizon=6, seed=4, executor=pool,
+                                   progress=lambda d, n: told.append((d, n)))
+        other_seed = facility_forecasts(engine, horizon=6, seed=5, executor=pool)
+        with (LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+              Client(cluster) as client):
+            on_dask = facility_forecasts(engine, horizon=6, seed=4, executor=DaskCluster(client))
+    finally:
+        pool.close()
+        engine.dispose()
+    assert [f.facility for f in here] == [f"Site {k}" for k in range(5)]
+    assert here == there == on_dask and here != other_seed
+    assert here[0].prior == "the organisation's 3 other facilities live for 8 weeks or more"
+    assert told == [(d, 5) for d in range(1, 6)]
+
+
+class _Cancelled(Exception):
+    """What a page's progress bar raises when its Cancel button is pressed."""
+
+
+def test_a_cancelled_forecast_stops_before_the_next_facility(tmp_path, monkeypatch):
+    engine = _small_store(tmp_path, (4, 9, 12))
+    calls: list[str] = []
+    forecast_task = ff._forecast_task
+    monkeypatch.setattr(ff, "_forecast_task", lambda name, *a: calls.append(name) or forecast_task(name, *a))
+
+    def cancel_after_one(done: int, total: int) -> None:
+        if done == 1:
+            raise _Cancelled
+
+    try:
+        with pytest.raises(_Cancelled):
+            facility_forecasts(engine, horizon=4, executor=InProcess(), progress=cancel_after_one)
+    finally:
+        engine.dispose()
+    assert calls == ["Site 0"]
+
+
+def test_closing_a_pool_s_results_cancels_the_tasks_not_started():
+    """A cancelled page leaves no queue of facilities behind it on the shared pool."""
+    pool = LocalPool(2)
+    try:
+        pool.map(time.sleep, [(0,)] * 2)  # the workers are up
+        start = time.perf_counter()
+        results = pool.imap(time.sleep, [(0.4,)] * 20)  # 4 s of work on two workers
+        assert next(results) is None
+        results.close()
+        assert pool.map(abs, [(-1,)]) == [1]
+        assert time.perf_counter() - start < 2.5  # at most the few already handed to a worker ran
+    finally:
+        pool.close()
