@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -81,7 +80,10 @@ def generate(folder: Path) -> tuple[list[Path], Path]:
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss it does not carry over the RSS of
+    the process that forked this one before it exec'd)."""
+    status = Path("/proc/self/status").read_text()
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")) / 1024
 
 
 def _ingest_child(url: str, how: str, paths: list[Path]) -> tuple[float, float, int]:
