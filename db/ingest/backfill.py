@@ -155,8 +155,7 @@ def _file_sha256(path: Path) -> str:
 def _head_kind(path: Path, limits: Limits) -> str:
     """The kind an upload of this file would be guessed as, from its first lines."""
     with path.open("rb") as file:
-        content = file.read() if path.suffix.lower() == ".xlsx" else b"".join(
-            line for _, line in zip(range(_HEAD_LINES), file, strict=False))
+        content = file.read() if path.suffix.lower() == ".xlsx" else b"".join(_head_lines(file))
     try:
         return detect_kind(read_table(content, limits).headers)
     except UnreadableFile:  # its first piece says why
@@ -278,13 +277,12 @@ class _SeenKeys:
 
     def repeats(self, frame: pd.DataFrame, kind: str, stored_here: pd.Series) -> list[Problem]:
         """Rows whose key an earlier chunk of this file already wrote, then remember this chunk's."""
-        who = "technician" if kind == TECHNICIAN_WEEK else "facility_key"
+        who, what = ("technician", "technician") if kind == TECHNICIAN_WEEK else ("facility_key", "facility")
         hashes = pd.util.hash_pandas_object(frame[[who, "week_start"]], index=False).to_numpy()
         problems = []
         for i in np.flatnonzero(stored_here.fillna(False).to_numpy(dtype=bool)):
             at = np.flatnonzero(self.hashes == hashes[i])
             earlier = int(self.rows[at[0]]) if len(at) else 0
-            what = "technician" if kind == TECHNICIAN_WEEK else "facility"
             message = DUPLICATE.format(what=what, first=earlier) if earlier else (
                 f"the same {what} and week already appear on an earlier row")
             problems.append(Problem(int(frame["row"].iloc[i]), "week_start", str(frame["week_start"].iloc[i]),
@@ -292,6 +290,11 @@ class _SeenKeys:
         self.hashes = np.concatenate([self.hashes, hashes])
         self.rows = np.concatenate([self.rows, frame["row"].to_numpy(dtype=np.int64)])
         return problems
+
+
+def _head_lines(file: Any) -> list[bytes]:
+    """The first lines of an open file, where the header is looked for."""
+    return [line for _, line in zip(range(_HEAD_LINES), file, strict=False)]
 
 
 def _chunks(path: Path, chunk_rows: int, digest: Any, limits: Limits) -> Iterator[tuple[bytes, int]]:
@@ -307,7 +310,7 @@ def _chunks(path: Path, chunk_rows: int, digest: Any, limits: Limits) -> Iterato
         yield content, 0
         return
     with path.open("rb") as file:
-        head = [line for _, line in zip(range(_HEAD_LINES), file, strict=False)]
+        head = _head_lines(file)
         if not head:
             yield b"", 0  # read as an upload: "the file is empty"
             return

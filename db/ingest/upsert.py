@@ -138,9 +138,10 @@ def apply_changes(
             once).
     """
     spec = SPECS[kind]
-    after = summary.last_technician_week(conn) if kind == TECHNICIAN_WEEK else 0
+    kept = summary_kept and kind == TECHNICIAN_WEEK and bool(len(plan.inserts) or len(plan.updates))
+    after = summary.last_technician_week(conn) if kept else 0
     _write_rows(conn, spec, plan, upload_id)
-    if summary_kept and kind == TECHNICIAN_WEEK and (len(plan.inserts) or len(plan.updates)):
+    if kept:
         copied = conn.dialect.name == "postgresql" and len(plan.inserts)
         staged = _stage_name(spec.table, None) if copied else None
         summary.record_technician_weeks(conn, after, _revises_lifecycle(plan), staged)
