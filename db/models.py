@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Named constraints keep Alembic's batch mode (SQLite) able to alter them later.
@@ -94,12 +94,11 @@ class TechnicianWeekBase(SQLModel):
 
 
 class TechnicianWeek(TechnicianWeekBase, table=True):
-    """A stored technician-week, unique on (technician, week)."""
+    """A stored technician-week, unique on (week, technician)."""
 
     __tablename__ = "technician_week"
-    # The tracker's reads: the latest week's technicians, and each week's (0005).
-    __table_args__ = (UniqueConstraint("technician_key", "week_start"),
-                      Index("ix_technician_week_week_start", "week_start"))
+    # Week first: a weekly upload appends to the index (migration 0007), and by-week reads use it.
+    __table_args__ = (UniqueConstraint("week_start", "technician_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     facility_id: int = Field(foreign_key="facility.id", index=True)

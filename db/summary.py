@@ -114,7 +114,8 @@ WITH fresh AS MATERIALIZED (
   SELECT technician_key, week_start, facility_id, CASE WHEN active THEN 1 ELSE 0 END AS active
   FROM {new_rows}
 )"""
-_NEW_WEEKS = _FRESH + """, new AS (
+# Each new week's flags: active, active the week before, ever active before.
+_WINDOWED_FLAGS = """, new AS (
   SELECT technician_key, week_start, active,
          LAG(active) OVER (PARTITION BY technician_key ORDER BY week_start) AS before_in,
          MAX(active) OVER (PARTITION BY technician_key ORDER BY week_start
@@ -125,7 +126,15 @@ _NEW_WEEKS = _FRESH + """, new AS (
          COALESCE(n.before_in, CASE WHEN s.last_was_active THEN 1 ELSE 0 END) AS before,
          CASE WHEN n.ever_in = 1 OR s.ever_active THEN 1 ELSE 0 END AS ever
   FROM new n LEFT JOIN technician_state s ON s.technician_key = n.technician_key
-), statuses AS (
+)"""
+# The same when each technician has one new week (a weekly upload): the stored state alone.
+_STORED_FLAGS = """, flagged AS (
+  SELECT w.week_start, w.active,
+         CASE WHEN s.last_was_active THEN 1 ELSE 0 END AS before,
+         CASE WHEN s.ever_active THEN 1 ELSE 0 END AS ever
+  FROM fresh w LEFT JOIN technician_state s ON s.technician_key = w.technician_key
+)"""
+_STATUS_COUNTS = """, statuses AS (
   SELECT week_start, CASE
            WHEN active = 1 AND ever = 0 THEN 'new'
            WHEN active = 1 AND before = 1 THEN 'retained'
@@ -137,6 +146,8 @@ _NEW_WEEKS = _FRESH + """, new AS (
 SELECT week_start, status, COUNT(*) FROM statuses WHERE status IS NOT NULL
 GROUP BY week_start, status
 """
+_NEW_WEEKS = _FRESH + _WINDOWED_FLAGS + _STATUS_COUNTS
+_NEW_WEEK_EACH = _FRESH + _STORED_FLAGS + _STATUS_COUNTS
 
 # Some new week at or before its technician's latest stored one: filled in behind.
 _BEHIND = _FRESH + """
@@ -146,6 +157,11 @@ WHERE w.week_start <= s.last_week LIMIT 1
 
 # Each technician's state from its newest inserted week and its stored state (WHERE TRUE: SQLite
 # reads ON CONFLICT after a bare join as the join's ON).
+_ON_CONFLICT = f"""
+WHERE TRUE
+ON CONFLICT (technician_key) DO UPDATE SET
+  {", ".join(f"{c} = excluded.{c}" for c in _STATE_COLUMNS[1:])}
+"""
 _STATE_UPSERT = _FRESH + f"""
 INSERT INTO technician_state ({", ".join(_STATE_COLUMNS)})
 SELECT w.technician_key, w.facility_id, w.week_start, CASE WHEN w.active = 1 THEN TRUE ELSE FALSE END,
@@ -155,11 +171,14 @@ FROM (SELECT technician_key, MAX(week_start) AS last_week, MAX(active) AS ever,
              MAX(CASE WHEN active = 1 THEN week_start END) AS last_active
       FROM fresh GROUP BY technician_key) agg
 JOIN fresh w ON w.technician_key = agg.technician_key AND w.week_start = agg.last_week
-LEFT JOIN technician_state s ON s.technician_key = agg.technician_key
-WHERE TRUE
-ON CONFLICT (technician_key) DO UPDATE SET
-  {", ".join(f"{c} = excluded.{c}" for c in _STATE_COLUMNS[1:])}
-"""
+LEFT JOIN technician_state s ON s.technician_key = agg.technician_key""" + _ON_CONFLICT
+# The same when each technician has one new week.
+_STATE_UPSERT_EACH = _FRESH + f"""
+INSERT INTO technician_state ({", ".join(_STATE_COLUMNS)})
+SELECT w.technician_key, w.facility_id, w.week_start, CASE WHEN w.active = 1 THEN TRUE ELSE FALSE END,
+       CASE WHEN w.active = 1 OR s.ever_active THEN TRUE ELSE FALSE END,
+       CASE WHEN w.active = 1 THEN w.week_start ELSE s.last_active END
+FROM fresh w LEFT JOIN technician_state s ON s.technician_key = w.technician_key""" + _ON_CONFLICT
 
 
 def last_technician_week(conn: Connection) -> int:
@@ -167,7 +186,9 @@ def last_technician_week(conn: Connection) -> int:
     return int(conn.execute(select(func.max(table_of(TechnicianWeek).c.id))).scalar() or 0)
 
 
-def record_technician_weeks(conn: Connection, after: int, revised: bool, staged: str | None = None) -> None:
+def record_technician_weeks(
+    conn: Connection, after: int, revised: bool, staged: str | None = None, *, one_each: bool = False
+) -> None:
     """Bring the summary up to date after an upload wrote technician-weeks, in its transaction.
 
     The weeks it inserted are those with ids above `after`. When each comes after its technician's
@@ -181,6 +202,8 @@ def record_technician_weeks(conn: Connection, after: int, revised: bool, staged:
         staged: A table in the transaction holding exactly the inserted rows (PostgreSQL's COPY
             staging table), read instead of the id range: the planner's statistics lag behind a
             bulk load and would scan the whole table for the range.
+        one_each: No technician has more than one inserted week (a weekly upload): the status of
+            each follows from the stored state alone, without a window over the new weeks.
     """
     new_rows = staged or "technician_week WHERE id > :after"
 
@@ -190,9 +213,10 @@ def record_technician_weeks(conn: Connection, after: int, revised: bool, staged:
     if revised or conn.execute(run(_BEHIND), {"after": after}).first() is not None:
         rebuild(conn)
         return
-    counts = conn.execute(run(_NEW_WEEKS).columns(week_start=Date), {"after": after}).all()
+    counts_sql, state_sql = (_NEW_WEEK_EACH, _STATE_UPSERT_EACH) if one_each else (_NEW_WEEKS, _STATE_UPSERT)
+    counts = conn.execute(run(counts_sql).columns(week_start=Date), {"after": after}).all()
     _add_counts(conn, {(week, status): int(n) for week, status, n in counts})
-    conn.execute(run(_STATE_UPSERT), {"after": after})
+    conn.execute(run(state_sql), {"after": after})
 
 
 def _add_counts(conn: Connection, total: dict[tuple[date, str], int]) -> None:

@@ -46,12 +46,15 @@ class TableSpec:
     table: Table
     key: tuple[str, ...]
     values: tuple[str, ...]
+    index_order: tuple[str, ...]  # the key's columns in the unique index's order
 
 
 SPECS = {
-    FACILITY_WEEK: TableSpec(table_of(WeeklyMetric), ("facility_id", "week_start"), _FACILITY_VALUES),
+    FACILITY_WEEK: TableSpec(table_of(WeeklyMetric), ("facility_id", "week_start"), _FACILITY_VALUES,
+                              ("facility_id", "week_start")),
     TECHNICIAN_WEEK: TableSpec(
-        table_of(TechnicianWeek), ("technician_key", "week_start"), _TECHNICIAN_VALUES
+        table_of(TechnicianWeek), ("technician_key", "week_start"), _TECHNICIAN_VALUES,
+        ("week_start", "technician_key"),
     ),
 }
 
@@ -144,7 +147,8 @@ def apply_changes(
     if kept:
         copied = conn.dialect.name == "postgresql" and len(plan.inserts)
         staged = _stage_name(spec.table, None) if copied else None
-        summary.record_technician_weeks(conn, after, _revises_lifecycle(plan), staged)
+        one_each = bool(plan.inserts["technician_key"].is_unique)
+        summary.record_technician_weeks(conn, after, _revises_lifecycle(plan), staged, one_each=one_each)
 
 
 def _revises_lifecycle(plan: ChangePlan) -> bool:
@@ -160,8 +164,8 @@ def _revises_lifecycle(plan: ChangePlan) -> bool:
 
 def _write_rows(conn: Connection, spec: TableSpec, plan: ChangePlan, upload_id: int) -> None:
     if len(plan.inserts):
-        # Key order keeps the unique index's pages hot: several times faster on big uploads.
-        inserts = plan.inserts.sort_values(list(spec.key)).assign(upload_id=upload_id)
+        # The unique index's order keeps its pages hot: several times faster on big uploads.
+        inserts = plan.inserts.sort_values(list(spec.index_order)).assign(upload_id=upload_id)
         _execute_many(conn, spec.table, inserts)
     if not len(plan.updates):
         return

@@ -102,6 +102,18 @@ def upload_sequences(draw) -> list[str]:
     return ["\n".join([HEADER, *files[i]]) + "\n" for i in order]
 
 
+@st.composite
+def weekly_uploads(draw) -> list[str]:
+    """The history sent a week a file, in week order (each technician once a file: the summary is
+    extended from the stored state alone), now and then a week sent again as a correction."""
+    rows = _history_rows(draw)
+    weeks = sorted({week for _, week, _, _ in rows})
+    files = ["\n".join([HEADER, *(_line(*r) for r in rows if r[1] == week)]) + "\n" for week in weeks]
+    if draw(st.booleans()):
+        files.insert(draw(st.integers(1, len(files))), files[draw(st.integers(0, len(files) - 1))])
+    return files
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(histories())
 def test_randomised_histories_in_sql_equal_the_reference(engine, history):
@@ -121,6 +133,18 @@ def test_the_summary_kept_by_uploads_in_any_order_equals_the_full_computation(en
             ingest_bytes(content.encode(), f"part-{number}.csv", engine=engine)
         except IngestError:  # a file naming one technician-week twice is refused whole
             continue
+        _summary_is_full(engine)
+    (counts, inactive), (ref_counts, ref_inactive) = _sql_and_reference(engine)
+    _same(counts, ref_counts)
+    _same(inactive, ref_inactive)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(weekly_uploads())
+def test_the_summary_kept_by_weekly_uploads_equals_the_full_computation(engine, files):
+    clear(engine)
+    for number, content in enumerate(files):
+        ingest_bytes(content.encode(), f"week-{number}.csv", engine=engine)
         _summary_is_full(engine)
     (counts, inactive), (ref_counts, ref_inactive) = _sql_and_reference(engine)
     _same(counts, ref_counts)
