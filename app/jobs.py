@@ -1,30 +1,36 @@
 """The store's scheduled jobs and the scheduler process that runs them (`chasm scheduler`).
 
 Jobs are plain module-level functions so APScheduler can keep them in its SQLAlchemy job store
-by reference; tests call them directly.
+by reference; tests call them directly. The scheduler runs each in a fresh process that exits when
+the job ends, so the scheduler itself holds only APScheduler and the store's engine (about 60 MB)
+instead of the ingest and the model it would otherwise keep loaded between nightly runs. This
+module imports them only inside the jobs, for the same reason: its `main` is the scheduler process
+`chasm serve` starts.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from apscheduler.events import EVENT_JOB_EXECUTED
+from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.executors.pool import ProcessPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 
-from app.services.settings import get_settings
+from db.config import get_settings
 from db.engine import get_engine
-from db.errors import IngestError
-from db.ingest import ingest_file
+from db.errors import IngestError, SchedulerLockedError, SchemaOutOfDateError
 from db.locks import scheduler_lock
 from db.migrate import require_current_schema
 
@@ -55,7 +61,7 @@ def ingest_inbox(inbox_dir: str | None = None) -> list[InboxOutcome]:
     retried by itself. The kept files hold raw technician ids, so each run first deletes those
     older than `CHASM_RAW_FILE_RETENTION_DAYS` (default 30).
     """
-    settings = get_settings().store
+    settings = get_settings()
     inbox = Path(inbox_dir) if inbox_dir else settings.resolved_inbox_dir
     engine = get_engine()
     require_current_schema(engine)
@@ -71,6 +77,8 @@ def _is_upload(path: Path) -> bool:
 
 
 def _ingest_one(engine, path: Path) -> InboxOutcome | None:  # type: ignore[no-untyped-def]
+    from db.ingest import ingest_file
+
     try:
         report = ingest_file(path, engine=engine, uploaded_by="chasm scheduler")
     except IngestError as error:
@@ -152,21 +160,38 @@ def check_deviation_job() -> list[InboxOutcome]:
         InboxOutcome("deviation", "ok", None, "adoption within the forecast band")]
 
 
-def _after_ingest(event) -> None:  # type: ignore[no-untyped-def]
-    if event.job_id == INGEST_INBOX and getattr(event, "retval", None):
-        check_deviation_job()
-
-
 JOBS = {INGEST_INBOX: ingest_inbox, REFRESH_FORECAST: refresh_forecast_job,
         CHECK_DEVIATION: check_deviation_job}
 
 
+def _job_process_logging() -> None:
+    """A job's process logs as the scheduler does (it starts with no logging set up)."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+
+
+LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+
+
 def build_scheduler(scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
-    """A scheduler whose jobs live in the store's own database, each under an explicit id."""
-    settings = get_settings().store
+    """A scheduler whose jobs live in the store's own database, each under an explicit id.
+
+    Each run of a job is a new process (spawned, not forked, and gone when the job ends); one job
+    runs at a time, another waiting meanwhile (the ingest's file moves and the forecast's
+    recalibration must not overlap). When an ingest accepted or rejected a file, the deviation
+    check runs next.
+    """
+    settings = get_settings()
     job_store = SQLAlchemyJobStore(engine=get_engine())
     _forget_other_jobs(job_store)
-    scheduler = scheduler_class(jobstores={"default": job_store})
+    job_processes = ProcessPoolExecutor(1, pool_kwargs={
+        "mp_context": multiprocessing.get_context("spawn"), "max_tasks_per_child": 1,
+        "initializer": _job_process_logging})
+    scheduler = scheduler_class(jobstores={"default": job_store}, executors={"default": job_processes})
+
+    def after_ingest(event: JobExecutionEvent) -> None:
+        if event.job_id == INGEST_INBOX and event.retval:
+            scheduler.modify_job(CHECK_DEVIATION, next_run_time=datetime.now(UTC))
+
     scheduler.add_job(
         ingest_inbox,
         CronTrigger.from_crontab(settings.ingest_cron),
@@ -182,7 +207,7 @@ def build_scheduler(scheduler_class: type[BaseScheduler] = BlockingScheduler) ->
     scheduler.add_job(check_deviation_job, CronTrigger.from_crontab(settings.forecast_cron),
                       id=CHECK_DEVIATION, name="Alert when adoption leaves the forecast band",
                       replace_existing=True, coalesce=True, misfire_grace_time=6 * 3600)
-    scheduler.add_listener(_after_ingest, EVENT_JOB_EXECUTED)
+    scheduler.add_listener(after_ingest, EVENT_JOB_EXECUTED)
     return scheduler
 
 
@@ -204,3 +229,17 @@ def run_scheduler() -> None:
     require_current_schema(engine)
     with scheduler_lock(engine):
         build_scheduler().start()
+
+
+def main() -> int:
+    """The scheduler process of `chasm serve`, without the command line's imports; its exit status."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    try:
+        run_scheduler()
+    except (SchedulerLockedError, SchemaOutOfDateError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+

@@ -36,7 +36,8 @@ def _upload_megabytes() -> int:
 
 
 def scheduler_command() -> list[str]:
-    return [sys.executable, "-c", "from app.cli import main; main()", "scheduler"]
+    """The scheduler beside the app: `app.jobs` directly, not the command line (a smaller process)."""
+    return [sys.executable, "-c", "import sys; from app.jobs import main; sys.exit(main())"]
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:

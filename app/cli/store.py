@@ -195,12 +195,12 @@ def scheduler(
     run_once: Annotated[Job | None, typer.Option(help="Run this job now and exit.")] = None,
 ) -> None:
     """Run the scheduler (its own process; one per database), or one job now."""
-    from app.jobs import JOBS, run_scheduler
+    from app.jobs import JOBS, LOG_FORMAT, run_scheduler
     from db.errors import SchedulerLockedError
 
     open_store()
     if run_once is None:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
         typer.echo("Scheduler starting (Ctrl-C to stop); jobs are kept in the database.")
         try:
             run_scheduler()

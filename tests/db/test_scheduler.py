@@ -5,13 +5,19 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import subprocess
+import sys
 import time
+from datetime import UTC, datetime
 
 import pytest
+from apscheduler.events import EVENT_JOB_EXECUTED
+from apscheduler.executors.pool import ProcessPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 
 import app.jobs as jobs
+from app.cli import serve
 from db import queries
 from db.config import get_settings
 from db.engine import create_store_engine
@@ -180,3 +186,36 @@ def test_cli_run_once(engine, inbox):
     result = invoke("scheduler", "--run-once", "ingest-inbox")
     assert result.exit_code == 0, result.output
     assert result.stdout == "week.csv: accepted (3 inserted, 0 updated, 0 unchanged)\n"
+
+
+def test_the_scheduler_process_loads_neither_the_ingest_nor_the_model():
+    """`chasm serve` starts the scheduler as `app.jobs.main`: it stays small between runs because
+    the jobs bring pandas, the ingest and the model into their own processes only."""
+    probe = ("import sys, app.jobs; print(sorted(m for m in ('pandas', 'numpy', 'db.ingest', 'model', "
+             "'app.services', 'typer') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout == "[]\n"
+    assert serve.scheduler_command()[-1] == "import sys; from app.jobs import main; sys.exit(main())"
+
+
+def test_a_job_runs_in_a_process_of_its_own_and_an_ingest_triggers_the_deviation_check(engine, inbox):
+    write(inbox, "week.csv", FACILITY_CSV)
+    executed: list[tuple[str, object]] = []
+    scheduler = jobs.build_scheduler(BackgroundScheduler)
+    scheduler.add_listener(lambda event: executed.append((event.job_id, event.retval)), EVENT_JOB_EXECUTED)
+    assert isinstance(scheduler._lookup_executor("default"), ProcessPoolExecutor)
+    scheduler.start()
+    try:
+        scheduler.modify_job(jobs.INGEST_INBOX, next_run_time=datetime.now(UTC))
+        deadline = time.monotonic() + 120
+        while len(executed) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        scheduler.shutdown(wait=True)
+    ingest, check = executed[:2]
+    assert ingest[0] == jobs.INGEST_INBOX
+    assert [(o.file_name, o.outcome) for o in ingest[1]] == [("week.csv", "accepted")]
+    assert check == (jobs.CHECK_DEVIATION, [jobs.InboxOutcome("deviation", "ok", None,
+                                                               "adoption within the forecast band")])
+    assert (inbox / "processed" / "week.csv").exists()
+    assert len(queries.weekly_metrics(engine)) == 3
