@@ -45,6 +45,7 @@ import numpy as np
 from model.abc import Posterior, abc_smc
 from model.behaviour import BEHAVIOUR_RANGES, Behaviour
 from model.ensemble import EnsembleResult, run_ensemble
+from model.minimums import MIN_WEEKS as MIN_WEEKS  # (re-exported)
 from model.model import AdoptionModel
 from model.parallel import Executor, chunked_map
 from model.population import Population
@@ -74,7 +75,6 @@ def _around_defaults(support: dict[str, tuple[float, float]]) -> dict[str, tuple
 
 # What calibration fits, with the prior's support (see the module docstring for why these).
 CALIBRATED: dict[str, tuple[float, float]] = _around_defaults(_SUPPORT)
-MIN_WEEKS = 6
 CHURN_BLOCK = 6
 """Weeks per block of the weekly lapse rate the fit matches (one week's rate is too noisy)."""
 CHURN_WEIGHT = 1.0

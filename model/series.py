@@ -28,6 +28,7 @@ from model.abc import Posterior, abc_smc
 from model.bass import fit_bass
 from model.calibrate import CalibrationError, check_series
 from model.ensemble import run_ensemble
+from model.minimums import MIN_PERIODS as MIN_PERIODS  # (re-exported)
 from model.model import AdoptionModel
 from model.population import Population
 from model.scenario import Levers, Onboarding, Organisation, Scenario
@@ -63,8 +64,6 @@ SETTINGS: dict[str, FitSettings] = {
     "active": {"priors": SERIES_PRIORS, "generations": 4, "max_simulations": 12_000},
 }
 MAX_STEPS_PER_PERIOD = 4.0
-MIN_PERIODS = 3
-"""The early-warning forecast (the default) works from three periods; the agent-based fit from six."""
 GENERIC = Scenario(
     name="generic diffusion",
     organisation=Organisation(technicians=300, facilities=3, distrust_share=0.5, fear_share=0.3),

@@ -36,8 +36,9 @@ def _upload_megabytes() -> int:
 
 
 def scheduler_command() -> list[str]:
-    """The scheduler beside the app: `app.jobs` directly, not the command line (a smaller process)."""
-    return [sys.executable, "-c", "import sys; from app.jobs import main; sys.exit(main())"]
+    """The scheduler beside the app: `app.jobs` directly, not the command line (a smaller process);
+    the last argument, unused, names it in `ps`."""
+    return [sys.executable, "-c", "import sys; from app.jobs import main; sys.exit(main())", "scheduler"]
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:

@@ -10,18 +10,12 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-import matplotlib
+import pandas as pd
+from fpdf import FPDF
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from fpdf import FPDF  # noqa: E402
-from matplotlib.dates import DateFormatter  # noqa: E402
-from matplotlib.ticker import PercentFormatter  # noqa: E402
-
-from app.services.charts import OKABE_ITO, VERMILION  # noqa: E402
-from app.services.documents import FacilityForecast, ForecastDocument  # noqa: E402
-from app.services.words import day, money, points  # noqa: E402
+from app.services.charts import OKABE_ITO, VERMILION
+from app.services.documents import FacilityForecast, ForecastDocument
+from app.services.words import day, money, points
 
 TITLE = "Chasm adoption forecast"
 
@@ -156,6 +150,14 @@ def recommendation(doc: ForecastDocument, *, currency: str = "€") -> list[str]
 
 def chart_png(doc: ForecastDocument, *, dpi: int = 150) -> bytes:
     """The forecast fan (observed, then each plan's 80%/95% bands and median) as a PNG."""
+    # matplotlib only when a chart is drawn: the Forecast page's sentences and tables do without it.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.dates import DateFormatter
+    from matplotlib.ticker import PercentFormatter
+
     fig, ax = plt.subplots(figsize=(8, 4.2), dpi=dpi)
     dated = bool(doc.observed.week_start)
 

@@ -15,13 +15,11 @@ from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from app.services.backtests import backtest, backtest_sentence
 from app.services.calibration import calibrate_store, stored_calibration
 from app.services.documents import (
-    SCHEMA_VERSION,
     Bands,
     BassBaseline,
     Driver,
@@ -36,6 +34,9 @@ from app.services.documents import (
 )
 from app.services.recorded import observed_series, recorded_scenario
 from app.services.settings import Settings, get_settings
+from app.services.snapshots import early_warning_now as early_warning_now
+from app.services.snapshots import latest_forecast as latest_forecast
+from app.services.snapshots import readable as _readable
 from db import forecasts as store
 from db.queries import weekly_metrics
 from model.bass import fit_bass
@@ -153,36 +154,6 @@ def _number(value: float | None) -> float | None:
 def _plan_stats(ranked: pd.DataFrame, plan: str) -> dict[str, float | None]:
     """One plan's row of rank_plans, NaN as None (PlanForecast validates the values)."""
     return {k: _number(ranked[k].loc[plan]) for k in PLAN_STATS}
-
-
-def latest_forecast(engine: Engine, facility: str | None = None) -> ForecastDocument | None:
-    """The newest stored forecast document, or None when there is none that this version can read.
-
-    A stored document of another schema version, or one that does not validate, counts as absent
-    (with a logged warning): the next refresh recomputes it.
-    """
-    return _readable(store.latest_snapshot(engine, facility))
-
-
-def _readable(snapshot: dict[str, Any] | None) -> ForecastDocument | None:
-    """The snapshot's document if this version can read it; else None, with a warning saying why."""
-    if snapshot is None:
-        return None
-    document = snapshot["document"]
-    where = f"forecast snapshot {snapshot['id']} ({snapshot['facility'] or 'all facilities'})"
-    version = document.get("schema_version", SCHEMA_VERSION) if isinstance(document, dict) else None
-    if version != SCHEMA_VERSION:
-        log.warning("%s has schema version %s, this version of Chasm reads %s: not shown; the next "
-                    "refresh-forecast recomputes it", where, version, SCHEMA_VERSION)
-        return None
-    try:
-        return ForecastDocument.model_validate(document)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        log.warning("%s does not match the forecast document (schema version %s; %d problem(s), first: "
-                    "%s: %s): not shown; the next refresh-forecast recomputes it", where, SCHEMA_VERSION,
-                    exc.error_count(), ".".join(map(str, first["loc"])) or "document", first["msg"])
-        return None
 
 
 def alternative_plans(engine: Engine, folder: Path | None = None,
@@ -319,21 +290,3 @@ def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick:
                                               document=document.model_dump(mode="json")))
     tell("Forecast ready", 1.0)
     return {"recalibrated": recalibrated, "snapshots": snapshots, "data_version": version}
-
-
-def early_warning_now(engine: Engine, facility: str | None = None, *, target: float | None = None,
-                      seed: int = 0) -> FacilityForecast | None:
-    """The early warning leadership sees while fewer weeks are stored than the full forecast needs.
-
-    Returns:
-        The forecast from the stored weeks (MIN_PERIODS to MIN_WEEKS - 1 of them), or None when there
-        are fewer (nothing to say yet) or enough for the agent-based forecast.
-    """
-    from app.services.facility_forecasts import early_warning
-    from model.calibrate import MIN_WEEKS
-    from model.series import MIN_PERIODS
-
-    weeks = len(observed_series(engine, facility))
-    if not MIN_PERIODS <= weeks < MIN_WEEKS:
-        return None
-    return early_warning(engine, facility=facility, target=target or get_settings().target_share, seed=seed)

@@ -97,7 +97,7 @@ def latest_forecast(facility: str | None = None) -> ForecastDocument | None:
 
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
 def _forecast(facility: str | None, snapshot: int | None) -> ForecastDocument | None:
-    from app.services.forecasts import latest_forecast as read
+    from app.services.snapshots import latest_forecast as read
 
     return read(engine(), facility)
 
@@ -109,7 +109,7 @@ def early_warning(facility: str | None = None) -> FacilityForecast | None:
 
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False, max_entries=16)
 def _early_warning(facility: str | None, version: str) -> FacilityForecast | None:
-    from app.services.forecasts import early_warning_now
+    from app.services.snapshots import early_warning_now
 
     return early_warning_now(engine(), facility)
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date, timedelta
 
 import pytest
@@ -53,3 +55,15 @@ def test_the_forecast_page_shows_the_early_warning_from_four_stored_weeks(tmp_pa
     assert list(table.columns) == ["Week of", "Expected", "80% band"]
     assert table["Expected"].str.endswith("%").all() and table["Week of"].str.contains("2027").any()
     assert at.info[1].value.startswith("No forecast for all facilities yet.")
+
+
+def test_the_forecast_and_tracker_pages_read_without_loading_the_model():
+    """The web app's Forecast page shows what the refresh stored: reading it loads neither the
+    simulator (numba, Mesa), the calibration's optimiser nor matplotlib (the PNG loads it when drawn),
+    so the app server stays small (#14)."""
+    probe = ("import sys; import app.services.snapshots, app.services.brief, app.services.tracker, "
+             "app.services.charts, app.web.resources; "
+             "print(sorted(m for m in ('numba', 'mesa', 'model.engine', 'scipy.optimize', 'matplotlib') "
+             "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout == "[]\n"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.services import forecasts as forecast_documents
+from app.services import snapshots as forecast_documents
 from app.web.components.text import WORD_JOINER, code, plain
 from db import forecasts
 from db.queries import uploads

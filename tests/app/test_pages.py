@@ -7,7 +7,7 @@ from sqlalchemy import delete
 from streamlit.testing.v1 import AppTest
 
 from app.services import calibration
-from app.services import forecasts as forecast_documents
+from app.services import snapshots as forecast_documents
 from app.services.documents import SkippedPlan
 from db import forecasts
 from db.models import Calibration

@@ -195,7 +195,7 @@ def test_the_scheduler_process_loads_neither_the_ingest_nor_the_model():
              "'app.services', 'typer') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout == "[]\n"
-    assert serve.scheduler_command()[-1] == "import sys; from app.jobs import main; sys.exit(main())"
+    assert serve.scheduler_command()[-2] == "import sys; from app.jobs import main; sys.exit(main())"
 
 
 def test_a_job_runs_in_a_process_of_its_own_and_an_ingest_triggers_the_deviation_check(engine, inbox):
