@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from db import queries
 from db.errors import IngestError, Problem
@@ -132,3 +133,29 @@ def test_a_backfill_of_an_empty_folder_says_so(engine, tmp_path):
     result = invoke("backfill", tmp_path / "empty")
     assert result.exit_code == 1
     assert result.stderr == f"error: no CSV or XLSX files in {tmp_path / 'empty'}\n"
+
+
+def _technician_week_foreign_keys(engine) -> list[tuple[str, list[str], str]]:
+    found = inspect(engine).get_foreign_keys("technician_week")
+    return sorted((fk["name"], fk["constrained_columns"], fk["referred_table"]) for fk in found)
+
+
+FOREIGN_KEYS = [("fk_technician_week_facility_id_facility", ["facility_id"], "facility"),
+                ("fk_technician_week_upload_id_upload", ["upload_id"], "upload")]
+
+
+def test_the_technician_weeks_keep_their_foreign_keys_through_a_backfill_and_its_rollback(engine, tmp_path):
+    """On PostgreSQL the backfill checks the foreign keys once at the end (dropped and added back in
+    its transaction) instead of row by row: they are there after it, and after one that failed."""
+    files = _weekly_files(tmp_path / "history", weeks=3)
+    backfill([tmp_path / "history"], engine=engine, chunk_rows=4)
+    assert _technician_week_foreign_keys(engine) == FOREIGN_KEYS
+    lines = files[-1].read_text().splitlines()
+    lines[5] = lines[5].replace(",4,", ",four,", 1)
+    files[-1].write_text("\n".join(lines) + "\n")
+    with pytest.raises(IngestError):
+        backfill([tmp_path / "history"], engine=engine, chunk_rows=4)
+    assert _technician_week_foreign_keys(engine) == FOREIGN_KEYS
+    with engine.begin() as conn, pytest.raises(IntegrityError):  # and they hold
+        conn.execute(text("UPDATE technician_week SET facility_id = 999999 WHERE id = (SELECT MIN(id) "
+                          "FROM technician_week)"))
