@@ -164,12 +164,12 @@ JOBS = {INGEST_INBOX: ingest_inbox, REFRESH_FORECAST: refresh_forecast_job,
         CHECK_DEVIATION: check_deviation_job}
 
 
+LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+
+
 def _job_process_logging() -> None:
     """A job's process logs as the scheduler does (it starts with no logging set up)."""
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-
-
-LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 
 
 def build_scheduler(scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
@@ -242,4 +242,3 @@ def main() -> int:
     except KeyboardInterrupt:
         pass
     return 0
-

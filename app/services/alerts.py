@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from app.services.forecasts import latest_forecast
 from app.services.recorded import observed_series
 from app.services.settings import get_settings
+from app.services.snapshots import latest_forecast
 from db import forecasts as store
 
 

@@ -34,9 +34,8 @@ from app.services.documents import (
 )
 from app.services.recorded import observed_series, recorded_scenario
 from app.services.settings import Settings, get_settings
-from app.services.snapshots import early_warning_now as early_warning_now
 from app.services.snapshots import latest_forecast as latest_forecast
-from app.services.snapshots import readable as _readable
+from app.services.snapshots import readable
 from db import forecasts as store
 from db.queries import weekly_metrics
 from model.bass import fit_bass
@@ -267,7 +266,7 @@ def refresh_forecast(engine: Engine, *, horizon: int = 26, seed: int = 0, quick:
                             progress=step(0.0, 0.5, f"Fitting the model to the stored metrics ({where})"))
             recalibrated = True
         elif ((snap := store.latest_snapshot(engine, facility)) and snap["data_version"] == version
-              and (shown := _readable(snap)) is not None and shown.inputs_version == inputs_version):
+              and (shown := readable(snap)) is not None and shown.inputs_version == inputs_version):
             continue  # no new data, plans or settings since the last snapshot
         tell(f"Testing the model on the past ({where})", (number + 0.5) / len(scopes))
         tested = (backtest(engine, facility=facility, seed=seed, step=6 if quick else 2,

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from app.services import brief
-from app.services.forecasts import early_warning_now
+from app.services.snapshots import early_warning_now
 from db.engine import create_store_engine
 from db.ingest import ingest_bytes
 from db.migrate import upgrade
