@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from sqlalchemy import Connection, Table, UniqueConstraint, insert, select
 from sqlalchemy.exc import DataError
 from sqlmodel import col
@@ -234,14 +236,26 @@ def _copy_stage(driver: Any, name: str, stage: str, rows: pd.DataFrame, key: str
         cursor.execute(f"DROP TABLE IF EXISTS {stage}")
         cursor.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS "
                        f"SELECT {listed} FROM {name} WITH NO DATA")
-        with cursor.copy(f"COPY {stage} ({listed}) FROM STDIN") as copy:
-            for row in zip(*(_plain_values(rows[c]) for c in columns), strict=True):
-                copy.write_row(row)
+        with cursor.copy(f"COPY {stage} ({listed}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(_csv_bytes(rows))
         if key is None:
             cursor.execute(f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {stage}")
         else:
             sets = ", ".join(f"{c} = {stage}.{c}" for c in columns if c != key)
             cursor.execute(f"UPDATE {name} SET {sets} FROM {stage} WHERE {name}.{key} = {stage}.{key}")
+
+
+def _csv_bytes(rows: pd.DataFrame) -> bytes:
+    """The rows as CSV for COPY, written by Arrow's C++ writer in one call.
+
+    A Python call per row (psycopg's `write_row`) cost 1.7 microseconds a row, about 3 s of a
+    history of 1.6 million. Every value is quoted and a missing one is left empty and unquoted,
+    so COPY reads an empty string as an empty string and only a missing value as NULL.
+    """
+    table = pa.Table.from_pandas(rows, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=False, quoting_style="all_valid"))
+    return sink.getvalue().to_pybytes()
 
 
 def _column_values(column: pd.Series, *, iso_dates: bool) -> list:
