@@ -12,7 +12,9 @@ score of the 80% band and the CRPS of the sample paths (scoringrules), and the b
 from __future__ import annotations
 
 import argparse
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -37,17 +39,33 @@ def reference_curves() -> dict[str, tuple[np.ndarray, str]]:
     corn = pd.read_csv(REFERENCE / "brazil_farmers_hybrid_corn_yearly_curve.csv").dropna(subset=["cum_share"])
     korea = pd.read_csv(REFERENCE / "korean_family_planning_yearly_curve.csv")
     cable = pd.read_csv(REFERENCE / "us_cable_tv_subscribers_1952_1989_martino.csv")
-    windows = pd.read_csv(REFERENCE / "windows_os_share_w3schools_2003_2017.csv")
-    vista = windows["Vista"].to_numpy()
-    start = int(np.argmax(vista > 0))
     return {
         "Physicians, tetracycline (CKM, cumulative, monthly)": (ckm["cum_share"].to_numpy(), "month"),
         "Brazilian farmers, hybrid corn (cumulative, yearly)": (corn["cum_share"].to_numpy(), "year"),
         "Korean villages, family planning (cumulative, yearly)": (korea["cum_share"].to_numpy(), "year"),
         "US cable TV (subscribers / 1989 households, yearly)":
             ((cable["catv_subscribers"] / US_HOUSEHOLDS_1989).to_numpy(), "year"),
-        "Windows Vista share (active, rises then fades, monthly)": (vista[start:start + 60], "month"),
+        **windows_generations(),
     }
+
+
+WINDOWS = {"Vista": "Windows Vista share (active, rises then fades, monthly)",
+           "Win7": "Windows 7 share (active, rises then starts to fade, monthly)",
+           "Win8": "Windows 8 share (active, rises then fades, monthly)",
+           "Win10": "Windows 10 share (active, still rising, monthly)"}
+"""The generations whose launch is inside the w3schools series (XP and older were already in use in
+its first month, so their curves have no beginning to forecast from)."""
+
+
+def windows_generations(months: int = 60) -> dict[str, tuple[np.ndarray, str]]:
+    """Each generation's share for the first `months` months after it appears (fewer if the data end)."""
+    windows = pd.read_csv(REFERENCE / "windows_os_share_w3schools_2003_2017.csv")
+    out = {}
+    for column, name in WINDOWS.items():
+        share = windows[column].to_numpy()
+        start = int(np.argmax(share > 0))
+        out[name] = (share[start:start + months], "month")
+    return out
 
 
 HORIZON = 5
@@ -95,14 +113,25 @@ def rolling(y: np.ndarray, seeds: tuple[int, ...] = SEEDS, horizon: int = HORIZO
     return rows
 
 
-def evaluate_all(seeds: tuple[int, ...] = SEEDS) -> pd.DataFrame:
-    frames = []
-    for name, (y, _) in reference_curves().items():
-        frame = pd.DataFrame(rolling(y, seeds))
-        frame["curve"] = name
-        frames.append(frame)
-        print(name, frame.groupby("method")["mae"].mean().round(4).to_dict(), flush=True)
-    return pd.concat(frames, ignore_index=True)
+def _curve_rows(name: str, y: np.ndarray, seeds: tuple[int, ...]) -> pd.DataFrame:
+    frame = pd.DataFrame(rolling(y, seeds))
+    frame["curve"] = name
+    return frame
+
+
+def evaluate_all(seeds: tuple[int, ...] = SEEDS, workers: int | None = None) -> pd.DataFrame:
+    """Every curve's rolling-origin rows, one process a curve (longest first) on all cores.
+
+    Each forecast is seeded, so the table is the same however many processes share the work.
+    """
+    curves = reference_curves()
+    order = sorted(curves, key=lambda name: -len(curves[name][0]))
+    with ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        done = dict(zip(order, pool.map(_curve_rows, order, [curves[n][0] for n in order],
+                                        [seeds] * len(order)), strict=True))
+    for name in curves:
+        print(name, done[name].groupby("method")["mae"].mean().round(4).to_dict(), flush=True)
+    return pd.concat([done[name] for name in curves], ignore_index=True)
 
 
 def targets(frame: pd.DataFrame) -> dict[str, object]:
@@ -162,11 +191,36 @@ def naive_wins(frame: pd.DataFrame) -> list[str]:
     return out
 
 
+def _counts(by: pd.DataFrame) -> str:
+    """'8 curves up to K = 9, 7 up to K = 15, ...': how many curves each origin's median is over."""
+    spans = by.groupby("curves").apply(lambda g: int(g.index.max()), include_groups=False)
+    parts = [f"{n} curve{'s' if n > 1 else ''} up to K = {k}" for n, k in sorted(spans.items(), reverse=True)]
+    return ", ".join(parts)
+
+
+def _loss_lines(frame: pd.DataFrame, misses: list[int]) -> list[str]:
+    """Where the ratio is above the target: the curves on which Bass's point forecast won there."""
+    if not misses:
+        return []
+    mae = frame.groupby(["origin", "curve", "method"])["mae"].mean()
+    parts = []
+    for k in misses:
+        lost = [f"{c.split(' (')[0]} ({mae[(k, c, 'Chasm early warning')]:.4f} against "
+                f"{mae[(k, c, 'textbook Bass')]:.4f})"
+                for c in frame.loc[frame.origin == k, "curve"].unique()
+                if mae[(k, c, "Chasm early warning")] > TARGET_RATIO * mae[(k, c, "textbook Bass")]]
+        parts.append(f"K = {k}: " + ", ".join(lost))
+    return ["- Where the ratio is above the target, the textbook Bass's point forecast was the better one",
+            "  on " + "; ".join(parts) + ". Chasm starts from the last value and its momentum,",
+            "  the textbook Bass from its fitted curve."]
+
+
 def markdown(frame: pd.DataFrame, coverage: dict[str, float], trials: int) -> str:
     t = targets(frame)
     by = t["by_origin"]
     assert isinstance(by, pd.DataFrame)
     misses = [int(k) for k, r in by.iterrows() if r["ratio"] > TARGET_RATIO]
+    missed = ", ".join(f"{k} ({by.loc[k, 'ratio']:.2f})" for k in misses)
     model = frame[frame.method == "Chasm early warning"]
     spread = model.groupby(["curve", "origin"])["mae"].agg(["min", "max"])
     lines = [
@@ -235,7 +289,7 @@ def markdown(frame: pd.DataFrame, coverage: dict[str, float], trials: int) -> st
         "- Median MAE at each origin against the textbook Bass's (median over curves and seeds), target",
         f"  at most {TARGET_RATIO}x: " + ", ".join(f"K={int(k)}: {r['ratio']:.2f}" for k, r in by.iterrows()
                                                    if k <= 20) + ("." if len(by) <= 18 else ", ..."),
-        f"  {'Met at every origin.' if not misses else 'Missed at K = ' + ', '.join(map(str, misses)) + '.'}",
+        f"  {'Met at every origin.' if not misses else 'Missed at K = ' + missed + '.'}",
         f"- 80% interval score: {t['interval']:.3f} against {t['interval_bass']:.3f} for Bass with bootstrap "
         f"bands ({'met' if t['interval'] <= t['interval_bass'] else 'missed'}).",
         f"- 80% coverage pooled over all held-out points: {t['coverage']:.0%} (target 70-90%; Bass's bootstrap "
@@ -244,7 +298,7 @@ def markdown(frame: pd.DataFrame, coverage: dict[str, float], trials: int) -> st
         "(median "
         f"{(spread['max'] - spread['min']).median():.4f}).",
         f"- Time: {model['seconds'].median():.2f} s median per early-warning forecast, fit, band calibration "
-        "and all.",
+        "and all, two curves at a time on this machine's two cores (`make bench` times one forecast alone).",
         "",
         "## Calibration recovers known parameters (the store's agent-based fit)",
         "",
@@ -261,18 +315,24 @@ def markdown(frame: pd.DataFrame, coverage: dict[str, float], trials: int) -> st
            "  where it is nearly straight; they have no band and no ceiling, and they run past 100% and",
            "  never turn down (compare the CRPS column: a point forecast's CRPS is its absolute error)."]
           if naive_wins(frame) else []),
-        "- The per-origin medians are over five curves (fewer past K = 9: Korea has 10 points), so one",
-        "  curve moves them. Where the ratio is above 1.1 it is the physicians' curve pausing at",
-        "  months 9-10 or hybrid corn's jump in year 10: Chasm starts from the last value and its",
-        "  momentum, the textbook Bass from its fitted curve, and on those origins the curve was luckier.",
+        f"- The per-origin medians are over {_counts(by)}, so one curve",
+        "  can move them; the medians of the model's and of Bass's MAE are taken apart and then divided.",
+        *_loss_lines(frame, misses),
+        "- The reference set follows the issue's list, which names the Windows generations: until",
+        "  December 2026 this table had Vista alone and the per-origin target was missed at K = 5, 10, 12,",
+        "  17, 21, 23, 33 and 34 over two to five curves. The forecast did not change; its medians are now",
+        "  over more curves, and the three generations added are ones it forecasts well (better than the",
+        "  textbook Bass on each, as on Vista), so the target is met at more origins for that reason.",
         "- The error model (AR(1) errors scaled by the square root of the change) and the conformal",
         "  band were chosen after looking at these curves, so the table is not a blind test; the prior",
         "  was set from the literature before, and not moved after.",
         "- The cable TV curve has no share in the source; it is divided by the 92.8 million US households",
         "  of 1989 (an external denominator, so no held-out value leaks into training).",
         "- The Brazilian farmers' toa 20 row mixes the survey year with non-adopters and is dropped.",
-        "- Vista's curve is the first 60 months after it appears: a real rollout that faded; the",
-        "  textbook Bass cannot fall, the early-warning curve's discontinuance can.",
+        "- Each Windows generation whose launch is in the w3schools series (Vista, 7, 8, 10) is its",
+        "  first 60 months after it appears (Windows 10: the 19 months the series holds): real rollouts",
+        "  of which three faded as the next came; the textbook Bass cannot fall, the early-warning",
+        "  curve's discontinuance can. The visitors of a web developers' site are a biased sample.",
         "",
     ]
     return "\n".join(lines)
@@ -282,8 +342,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--write", type=Path)
     parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--frame", type=Path,
+                        help="also keep the scored rows in this pickle, to look into them afterwards")
     args = parser.parse_args()
     frame = evaluate_all()
+    if args.frame:
+        frame.to_pickle(args.frame)
     coverage = coverage_trials(args.trials)
     print(coverage)
     text = markdown(frame, coverage, args.trials)
