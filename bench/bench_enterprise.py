@@ -60,18 +60,15 @@ def generate(folder: Path) -> tuple[list[Path], Path]:
         monday = (FIRST_MONDAY + timedelta(weeks=week)).isoformat()
         eligible = rng.poisson(6, TECHNICIANS)
         assisted = np.where(active, rng.binomial(eligible, 0.6), 0)
-        present = np.ones(TECHNICIANS, dtype=bool)  # the export lists everyone; before go-live, no use
         lines = ["technician_id,facility,week_start,active,eligible_work_orders,ai_assisted_work_orders,"
                  "alerts_received,alerts_actioned,training_type,training_hours,champion"]
-        flags = np.where(active, "yes", "no")
+        flags = np.where(active, "yes", "no")  # the export lists everyone; before go-live, no use
         lines += [f"{i},{n},{monday},{a},{e},{s},3,1,,0,no" for i, n, a, e, s in zip(
-            ids[present], names[facility[present]], flags[present], eligible[present], assisted[present],
-            strict=True)]
-        if present.any():
-            path = folder / f"technician_weeks_{week + 1:03d}.csv"
-            path.write_text("\n".join(lines) + "\n")
-            files.append(path)
-        for f in np.unique(facility[present]):
+            ids, names[facility], flags, eligible, assisted, strict=True)]
+        path = folder / f"technician_weeks_{week + 1:03d}.csv"
+        path.write_text("\n".join(lines) + "\n")
+        files.append(path)
+        for f in range(FACILITIES):
             mine = facility == f
             facility_rows.append(f"{names[f]},{monday},{int(mine.sum())},{int((active & mine).sum())},"
                                  f"{int(eligible[mine].sum())},{int(assisted[mine].sum())},300,150,4.0,2,6.0")
