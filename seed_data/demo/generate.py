@@ -240,7 +240,7 @@ def examples(fw: pd.DataFrame) -> tuple[str, str]:
     mistakes.iloc[4, 5] = str(int(mistakes.iloc[4, 4]) + 10)  # AI-assisted > work orders
     mistakes.iloc[5, 0] = mistakes.iloc[0, 0].upper() + " "  # duplicate of row 2 after normalising
     mistakes.iloc[6, 1] = "10/11/2026"  # ambiguous day/month order
-    mistakes.iloc[7, 1] = "2026-12-07"  # a week in the future
+    mistakes.iloc[7, 1] = "2062-11-13"  # a week in the future (2026 mistyped), a Monday
     mistakes.iloc[0, 1] = "2026-11-18"  # a Wednesday: moved to its Monday (a warning)
     mistakes.iloc[0, 6] = "export from CMMS"
     return clean.to_csv(index=False, sep=";"), mistakes.to_csv(index=False)
