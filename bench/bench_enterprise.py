@@ -126,7 +126,7 @@ def _ingest_rows(urls: Callable[[], str], files: list[Path], facility_file: Path
                  f"{weekly_rss:.0f} MB (target 500 MB)"},
         {"name": f"backfill the same history as one {size:.0f} MB file ({label}, chasm backfill)",
          "median_s": backfill_s, "target_s": target, "n": 1, "n_counts": "backfill into a fresh store",
-         "note": f"one transaction, read 100,000 rows at a time; peak RSS of the loading process "
+         "note": f"one transaction, read 50,000 rows at a time; peak RSS of the loading process "
                  f"{backfill_rss:.0f} MB (target 500 MB)"},
     ], backfilled
 

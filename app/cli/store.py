@@ -98,7 +98,7 @@ def backfill(
     kind: Annotated[UploadKind | None, typer.Option(help="Default: guessed per file.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
     by: Annotated[str | None, typer.Option(help="Who is loading it (audit log).")] = None,
-    chunk_rows: Annotated[int, typer.Option(min=1000, help="Rows held in memory at a time.")] = 100_000,
+    chunk_rows: Annotated[int, typer.Option(min=1000, help="Rows held in memory at a time.")] = 50_000,
 ) -> None:
     """Load a history of any size (files, or folders of CSV/XLSX files) in one transaction, all or nothing."""
     from db.errors import IngestError

@@ -40,7 +40,7 @@ from db.ingest.validate import DUPLICATE, ValidatedUpload, validate_table
 from db.models import TechnicianWeek, Upload, table_of
 from db.pseudonym_key import PseudonymKeyError, technician_secret
 
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 50_000
 """Data lines read, validated and written at a time."""
 NOTHING_STORED = "nothing from this backfill was stored"
 NO_FILES = "no CSV or XLSX files in {paths}"

@@ -7,6 +7,7 @@ and a list to which it appends `(mask over distinct cells, message)` issues.
 from __future__ import annotations
 
 import hmac
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -93,7 +94,7 @@ def _parse_text(cells, blank, spec, issues, secret) -> dict[str, pd.Series]:  # 
     issues.append((too_long, TOO_LONG.format(limit=limit)))
     usable = ~blank & ~too_long & ~has_control
     if spec.type == "technician":
-        keys = [pseudonymise(v, secret) if ok else None for v, ok in zip(cells, usable, strict=True)]
+        keys = [_pseudonym(v, secret) if ok else None for v, ok in zip(cells, usable, strict=True)]
         return {"technician": pd.Series(keys, index=cells.index, dtype=object)}
     return {spec.name: cells.where(usable, None)}
 
@@ -151,3 +152,10 @@ def pseudonymise(technician_id: str, secret: bytes) -> str:
     """
     message = " ".join(technician_id.split()).casefold().encode()
     return hmac.digest(secret, message, "sha256")[:16].hex()  # (one C call: the upload's hot loop)
+
+
+# Each weekly export names the same technicians again: 20,000 HMACs an upload, 4.7 microseconds
+# each, are about 0.1 s of its 0.5 s, and a backfill repeats them in every chunk. The cache is keyed
+# on the secret too, so a new store key never meets an old key's pseudonyms; it lives in memory
+# only, as the upload itself does, and holds the technicians of a large enterprise (about 10 MB).
+_pseudonym = lru_cache(maxsize=1 << 15)(pseudonymise)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -96,7 +97,7 @@ def plan_changes(
     spec = SPECS[kind]
     known = dict(conn.execute(select(col(Facility.name_key), col(Facility.id))).all())
     rows = _stored_columns(frame, spec, known)
-    existing = _existing_rows(conn, spec, rows)
+    existing = _named(_existing_rows(conn, spec, rows), rows, spec.key)
     merged = rows.merge(existing, on=list(spec.key), how="left", suffixes=("", "_old"))
     is_new = merged["id"].isna()
     compared = [c for c in spec.values if present is None or c in present or c == "facility_id"]
@@ -148,7 +149,7 @@ def apply_changes(
     spec = SPECS[kind]
     kept = summary_kept and kind == TECHNICIAN_WEEK and bool(len(plan.inserts) or len(plan.updates))
     after = summary.last_technician_week(conn) if kept else 0
-    _write_rows(conn, spec, plan, upload_id)
+    _write_rows(conn, spec, plan, upload_id, staged=kept)
     if kept:
         copied = conn.dialect.name == "postgresql" and len(plan.inserts)
         staged = _stage_name(spec.table, None) if copied else None
@@ -167,11 +168,11 @@ def _revises_lifecycle(plan: ChangePlan) -> bool:
     return False
 
 
-def _write_rows(conn: Connection, spec: TableSpec, plan: ChangePlan, upload_id: int) -> None:
+def _write_rows(conn: Connection, spec: TableSpec, plan: ChangePlan, upload_id: int, *, staged: bool) -> None:
     if len(plan.inserts):
         # The unique index's order keeps its pages hot: several times faster on big uploads.
         inserts = plan.inserts.sort_values(spec.index_order).assign(upload_id=upload_id)
-        _execute_many(conn, spec.table, inserts)
+        _execute_many(conn, spec.table, inserts, staged=staged)
     if not len(plan.updates):
         return
     _execute_many(conn, spec.table, plan.updates.assign(upload_id=upload_id), key="id")
@@ -187,14 +188,17 @@ def _write_rows(conn: Connection, spec: TableSpec, plan: ChangePlan, upload_id: 
     conn.execute(insert(table_of(Revision)), revisions)
 
 
-def _execute_many(conn: Connection, table: Table, rows: pd.DataFrame, key: str | None = None) -> None:
+def _execute_many(
+    conn: Connection, table: Table, rows: pd.DataFrame, key: str | None = None, *, staged: bool = True
+) -> None:
     """Insert (or, with `key`, update) many rows: COPY and set-based SQL on PostgreSQL, else executemany.
 
     SQLAlchemy's per-row parameter processing costs more than the database itself at 100,000
-    rows, and these values are already validated and plain.
+    rows, and these values are already validated and plain. `staged=False` lets PostgreSQL COPY
+    new rows straight into the table, when nothing later in the transaction reads the staging table.
     """
     if conn.dialect.name == "postgresql":
-        _copy_then_write(conn, table, rows, key)
+        _copy_then_write(conn, table, rows, key, staged or key is not None)
         return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     columns = [c for c in rows.columns if c != key]
@@ -208,18 +212,24 @@ def _execute_many(conn: Connection, table: Table, rows: pd.DataFrame, key: str |
     conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
 
 
-def _copy_then_write(conn: Connection, table: Table, rows: pd.DataFrame, key: str | None) -> None:
+def _copy_then_write(
+    conn: Connection, table: Table, rows: pd.DataFrame, key: str | None, staged: bool
+) -> None:
     """PostgreSQL: COPY the rows into a staging table, then write them set-based.
 
     The staging table is dropped at commit; one INSERT ... SELECT (or UPDATE ... FROM) writes the
-    rows into the table, in the upload's transaction.
+    rows into the table, in the upload's transaction. Unless `staged`, new rows are copied into the
+    table itself: a backfill's 1.9 million rows then cross the server once, not twice (3 s less).
     """
     stage = _stage_name(table, key)
     driver = conn.connection.driver_connection
     if driver is None:  # (a pooled connection always has one)
         raise RuntimeError("no database connection")
     try:
-        _copy_stage(driver, table.name, stage, rows, key)
+        if staged:
+            _copy_stage(driver, table.name, stage, rows, key)
+        else:
+            _copy_into(driver, table.name, rows)
     except conn.dialect.dbapi.DataError as refused:  # type: ignore[union-attr]  # as SQLAlchemy raises it
         raise DataError(f"COPY {stage}", None, refused) from refused
 
@@ -243,6 +253,12 @@ def _copy_stage(driver: Any, name: str, stage: str, rows: pd.DataFrame, key: str
         else:
             sets = ", ".join(f"{c} = {stage}.{c}" for c in columns if c != key)
             cursor.execute(f"UPDATE {name} SET {sets} FROM {stage} WHERE {name}.{key} = {stage}.{key}")
+
+
+def _copy_into(driver: Any, name: str, rows: pd.DataFrame) -> None:
+    listed = ", ".join(rows.columns)
+    with driver.cursor() as cursor, cursor.copy(f"COPY {name} ({listed}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(_csv_bytes(rows))
 
 
 def _csv_bytes(rows: pd.DataFrame) -> bytes:
@@ -284,6 +300,20 @@ def _existing_rows(conn: Connection, spec: TableSpec, rows: pd.DataFrame) -> pd.
     existing = pd.DataFrame([tuple(row) for row in conn.execute(query)], columns=columns)
     # Same dtypes on both sides, so equal values compare equal.
     return existing.astype({**{c: rows[c].dtype for c in (*spec.key, *spec.values)}, "upload_id": "Int64"})
+
+
+def _named(existing: pd.DataFrame, rows: pd.DataFrame, key: tuple[str, ...]) -> pd.DataFrame:
+    """The stored rows whose key the upload has (and, rarely, a few whose key hashes alike).
+
+    The stored rows are fetched by week; a backfill's piece that starts inside a week fetches that
+    week's earlier rows, 20,000 that it never matches, and merging on them cost a fifth of a second
+    a piece. Comparing 64-bit hashes of the keys first leaves the merge only the rows that matter.
+    """
+    if existing.empty:
+        return existing
+    stored = pd.util.hash_pandas_object(existing[list(key)], index=False).to_numpy()
+    wanted = pd.util.hash_pandas_object(rows[list(key)], index=False).to_numpy()
+    return existing[np.isin(stored, wanted)]
 
 
 def native_records(frame: pd.DataFrame) -> list[dict]:

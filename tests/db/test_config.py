@@ -22,3 +22,21 @@ def test_settings_are_read_when_needed(monkeypatch, tmp_path):
 def test_pseudonym_is_stable_and_secret_dependent():
     assert pseudonymise(" emp-7 ", b"a") == pseudonymise("EMP-7", b"a")
     assert pseudonymise("EMP-7", b"a") != pseudonymise("EMP-7", b"b")
+
+
+
+def test_the_pseudonyms_an_upload_reuses_are_those_of_its_own_key():
+    """Uploads cache pseudonyms in memory (each weekly export names the same people): a second
+    store's key, in the same process, must get its own pseudonyms, never the cached ones."""
+    from datetime import date
+
+    from db.ingest.read import read_table
+    from db.ingest.validate import validate_table
+
+    content = (b"technician_id,facility,week_start,active\n"
+               b"EMP-7,Hull Works,2025-01-06,yes\n emp-8 ,Hull,2025-01-06,no\n")
+    for secret in (b"first store", b"second store", b"first store"):
+        upload = validate_table(read_table(content), kind="technician-week", today=date(2026, 1, 5),
+                                secret=secret)
+        expected = [pseudonymise(t, secret) for t in ("EMP-7", "emp-8")]
+        assert list(upload.frame["technician"]) == expected
