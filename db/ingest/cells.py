@@ -114,6 +114,9 @@ def factorize(values: pd.Series | np.ndarray, chunk: int = 1 << 16) -> tuple[np.
         position of each distinct value's first row.
     """
     values = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
+    if len(values) <= chunk:  # one chunk (a weekly upload, a backfill's piece): no merging to do
+        part, uniques = pd.factorize(values)
+        return part.astype(np.int32), list(uniques), _first_appearances(part)
     codes = np.empty(len(values), dtype=np.int32)  # uploads stay far below 2**31 rows
     index: dict = {}
     first: list[np.ndarray] = []
@@ -122,11 +125,15 @@ def factorize(values: pd.Series | np.ndarray, chunk: int = 1 << 16) -> tuple[np.
         known = len(index)
         mapping = np.array([index.setdefault(u, len(index)) for u in uniques] + [-1], dtype=np.int32)
         codes[start : start + chunk] = mapping[part]
-        if len(index) > known:  # local codes also count up from 0 in order of first appearance
-            appears = np.flatnonzero(part > np.maximum.accumulate(np.concatenate(([-1], part[:-1]))))
-            first.append(start + appears[mapping[: len(uniques)] >= known])
+        if len(index) > known:
+            first.append(start + _first_appearances(part)[mapping[: len(uniques)] >= known])
     positions = np.concatenate(first) if first else np.empty(0, dtype=np.intp)
     return codes, list(index), positions
+
+
+def _first_appearances(codes: np.ndarray) -> np.ndarray:
+    """Where each code first appears, in order (codes count up from 0 in order of first appearance)."""
+    return np.flatnonzero(codes > np.maximum.accumulate(np.concatenate(([-1], codes[:-1]))))
 
 
 CELL_PARSERS = {

@@ -5,10 +5,15 @@ from __future__ import annotations
 import io
 from datetime import date
 
+import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from db.errors import Problem
+from db.ingest.cells import factorize
 from db.ingest.read import UnreadableFile, read_table
 from db.ingest.validate import validate_table
 from db.ingest.weeks import parse_weeks
@@ -228,3 +233,16 @@ def test_title_rows_above_the_header_are_skipped(title):
     result = check(title + table)
     row = 3 if title.count("\n") == 1 else 5
     assert result.problems == [Problem(row, "active_users", "x", "not a number")]
+
+
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", " b", "c", "d"])), max_size=40),
+       st.integers(1, 50))
+def test_factorizing_in_chunks_gives_what_pandas_gives_for_the_whole_column(values, chunk):
+    """Codes in order of first appearance, -1 for missing, and where each value first appears,
+    whether the column fits one chunk (a weekly upload) or spans several (a long file)."""
+    column = np.array(values, dtype=object)
+    codes, uniques, first = factorize(column, chunk=chunk)
+    expected_codes, expected_uniques = pd.factorize(column)
+    assert codes.tolist() == expected_codes.tolist()
+    assert uniques == list(expected_uniques)
+    assert first.tolist() == [values.index(u) for u in uniques]
