@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from db import summary
@@ -35,7 +35,7 @@ from db.ingest.limits import Limits
 from db.ingest.pipeline import IngestReport, _record_upload
 from db.ingest.problems import ProblemLog
 from db.ingest.read import TextTable, UnreadableFile, read_table
-from db.ingest.upsert import apply_changes, create_facilities, plan_changes
+from db.ingest.upsert import SPECS, apply_changes, create_facilities, plan_changes
 from db.ingest.validate import DUPLICATE, ValidatedUpload, validate_table
 from db.models import TechnicianWeek, Upload, table_of
 from db.pseudonym_key import PseudonymKeyError, technician_secret
@@ -196,6 +196,7 @@ class _Loader:
     progress: Callable[[int, int, int], None] | None
     secret: bytes = b""
     rows_done: int = 0
+    written: _WrittenKeys = field(default_factory=lambda: _WrittenKeys(set()))
 
     def load(self, conn: Connection, files: list[Path]) -> list[IngestReport]:
         """Write every file's pieces in `conn`'s transaction.
@@ -204,6 +205,7 @@ class _Loader:
         Python validates.
         """
         reports = [IngestReport(path.name, kind, "") for path, kind in zip(files, self.kinds, strict=True)]
+        self.written = _WrittenKeys({k for k in set(self.kinds) if _empty(conn, k)})
         seen, current = _SeenKeys(), 0
         for number, validated, sha256 in _prefetched(self._pieces(files)):
             report = reports[number]
@@ -247,14 +249,18 @@ class _Loader:
         if report.upload_id is None:
             report.warnings = list(validated.warnings)
             report.upload_id = _record_upload(conn, report, "accepted", self.uploaded_by, None)
-        plan = plan_changes(conn, report.kind, validated.frame, validated.present)
+        frame, kind = validated.frame, report.kind
+        hashes = _key_hashes(frame, kind)
+        read_stored = self.written.maybe_stored(kind, frame["week_start"], hashes)
+        plan = plan_changes(conn, kind, frame, validated.present, read_stored=read_stored)
         if plan.new_facilities:
             create_facilities(conn, plan.new_facilities)
-            plan = plan_changes(conn, report.kind, validated.frame, validated.present)
-        repeated = seen.repeats(validated.frame, report.kind, plan.stored_by == report.upload_id)
+            plan = plan_changes(conn, kind, frame, validated.present, read_stored=read_stored)
+        repeated = seen.repeats(frame, kind, plan.stored_by == report.upload_id, hashes)
         if repeated:
-            self.reject(path, report.kind, repeated)
+            self.reject(path, kind, repeated)
         apply_changes(conn, report.kind, plan, report.upload_id, summary_kept=False)
+        self.written.add(kind, frame["week_start"], hashes)
         report.inserted += len(plan.inserts)
         report.updated += len(plan.updates)
         report.unchanged += plan.unchanged
@@ -299,10 +305,11 @@ class _SeenKeys:
         self.hashes = np.empty(0, dtype=np.uint64)
         self.rows = np.empty(0, dtype=np.int64)
 
-    def repeats(self, frame: pd.DataFrame, kind: str, stored_here: pd.Series) -> list[Problem]:
+    def repeats(
+        self, frame: pd.DataFrame, kind: str, stored_here: pd.Series, hashes: np.ndarray
+    ) -> list[Problem]:
         """Rows whose key an earlier chunk of this file already wrote, then remember this chunk's."""
-        who, what = ("technician", "technician") if kind == TECHNICIAN_WEEK else ("facility_key", "facility")
-        hashes = pd.util.hash_pandas_object(frame[[who, "week_start"]], index=False).to_numpy()
+        what = "technician" if kind == TECHNICIAN_WEEK else "facility"
         problems = []
         for i in np.flatnonzero(stored_here.fillna(False).to_numpy(dtype=bool)):
             at = np.flatnonzero(self.hashes == hashes[i])
@@ -314,6 +321,52 @@ class _SeenKeys:
         self.hashes = np.concatenate([self.hashes, hashes])
         self.rows = np.concatenate([self.rows, frame["row"].to_numpy(dtype=np.int64)])
         return problems
+
+
+def _key_hashes(frame: pd.DataFrame, kind: str) -> np.ndarray:
+    """64-bit hashes of a validated piece's keys (technician or facility, and week), row by row."""
+    who = "technician" if kind == TECHNICIAN_WEEK else "facility_key"
+    return pd.util.hash_pandas_object(frame[[who, "week_start"]], index=False).to_numpy()
+
+
+def _empty(conn: Connection, kind: str) -> bool:
+    """Whether the table of `kind` holds no rows."""
+    table = SPECS[kind].table
+    return conn.execute(select(table.c.id).limit(1)).first() is None
+
+
+class _WrittenKeys:
+    """The keys this backfill wrote, by week, for the kinds whose table was empty when it began.
+
+    A piece of an initial load whose keys none of the earlier pieces wrote has no stored row to
+    compare with, so the stored rows of its weeks need not be read: a fifth of a second a piece,
+    3.6 s of a history of 1.9 million rows. A piece that shares a key, or a hash, with an earlier one
+    (a repeated row, or a later file correcting an earlier one) reads them as any upload does.
+    """
+
+    def __init__(self, empty_kinds: set[str]) -> None:
+        self.by_week: dict[str, dict[Any, list[np.ndarray]]] = {kind: {} for kind in empty_kinds}
+
+    def maybe_stored(self, kind: str, weeks: pd.Series, hashes: np.ndarray) -> bool:
+        """Whether some stored row may have one of these keys."""
+        if kind not in self.by_week:
+            return True
+        written = self.by_week[kind]
+        return any(week in written and np.isin(mine, np.concatenate(written[week])).any()
+                   for week, mine in _by_week(weeks, hashes))
+
+    def add(self, kind: str, weeks: pd.Series, hashes: np.ndarray) -> None:
+        if kind in self.by_week:
+            for week, mine in _by_week(weeks, hashes):
+                self.by_week[kind].setdefault(week, []).append(mine)
+
+
+def _by_week(weeks: pd.Series, hashes: np.ndarray) -> Iterator[tuple[Any, np.ndarray]]:
+    """(week, the hashes of its rows) for each week of a piece."""
+    codes, uniques = pd.factorize(weeks, use_na_sentinel=False)
+    order = np.argsort(codes, kind="stable")
+    ends = np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1]
+    return zip(uniques, np.split(hashes[order], ends), strict=True)
 
 
 def _head_lines(file: Any) -> list[bytes]:

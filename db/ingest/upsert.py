@@ -79,7 +79,8 @@ class ChangePlan:
 
 
 def plan_changes(
-    conn: Connection, kind: str, frame: pd.DataFrame, present: frozenset[str] | None = None
+    conn: Connection, kind: str, frame: pd.DataFrame, present: frozenset[str] | None = None,
+    *, read_stored: bool = True,
 ) -> ChangePlan:
     """Compare validated rows with the stored ones, without writing.
 
@@ -89,6 +90,8 @@ def plan_changes(
         frame: The validated upload.
         present: Stored columns the file has (default all); only these are compared and
             updated, so a file without, say, `alerts` never erases stored alerts.
+        read_stored: False when the caller knows that no stored row has a key of `frame` (a
+            backfill into an empty table): every row is new and the stored rows are not read.
 
     Returns:
         Rows to insert, rows to update (with `id`), the values they replace, the count of
@@ -97,7 +100,7 @@ def plan_changes(
     spec = SPECS[kind]
     known = dict(conn.execute(select(col(Facility.name_key), col(Facility.id))).all())
     rows = _stored_columns(frame, spec, known)
-    existing = _named(_existing_rows(conn, spec, rows), rows, spec.key)
+    existing = _named(_existing_rows(conn, spec, rows, read_stored), rows, spec.key)
     merged = rows.merge(existing, on=list(spec.key), how="left", suffixes=("", "_old"))
     is_new = merged["id"].isna()
     compared = [c for c in spec.values if present is None or c in present or c == "facility_id"]
@@ -287,7 +290,9 @@ def _stored_columns(frame: pd.DataFrame, spec: TableSpec, known: dict[str, int |
     return rows[list(spec.key + spec.values)].reset_index(drop=True)
 
 
-def _existing_rows(conn: Connection, spec: TableSpec, rows: pd.DataFrame) -> pd.DataFrame:
+def _existing_rows(
+    conn: Connection, spec: TableSpec, rows: pd.DataFrame, read_stored: bool = True
+) -> pd.DataFrame:
     table = spec.table
     columns = ["id", *spec.key, *spec.values, "upload_id"]
     query = select(*(table.c[c] for c in columns)).where(
@@ -297,7 +302,8 @@ def _existing_rows(conn: Connection, spec: TableSpec, rows: pd.DataFrame) -> pd.
         ids = [int(i) for i in rows["facility_id"].dropna().unique()]
         query = query.where(table.c.facility_id.in_(ids))
     # Plain tuples: pandas probes Row objects attribute by attribute, 100,000 times over.
-    existing = pd.DataFrame([tuple(row) for row in conn.execute(query)], columns=columns)
+    stored = [tuple(row) for row in conn.execute(query)] if read_stored else []
+    existing = pd.DataFrame(stored, columns=columns)
     # Same dtypes on both sides, so equal values compare equal.
     return existing.astype({**{c: rows[c].dtype for c in (*spec.key, *spec.values)}, "upload_id": "Int64"})
 

@@ -15,7 +15,7 @@ from db import queries
 from db.errors import IngestError, Problem
 from db.ingest import ingest_bytes
 from db.ingest.backfill import backfill
-from db.models import Upload
+from db.models import Revision, Upload
 from tests.db.helpers import DATA_TABLES, clear, snapshot
 from tests.db.test_cli_store import invoke
 
@@ -67,6 +67,29 @@ def test_a_folder_backfilled_in_chunks_stores_what_uploading_each_file_stores(en
         audit = conn.execute(select(Upload).order_by(Upload.id)).all()
     assert [(a.file_name, a.outcome, a.inserted) for a in audit] == [(p.name, "accepted", 12) for p in files]
     assert all(len(a.sha256) == 64 for a in audit)
+
+
+def test_a_later_file_of_an_initial_load_corrects_an_earlier_one_as_separate_uploads_would(engine, tmp_path):
+    """Into an empty store the backfill skips reading stored rows for pieces whose keys it has not
+    written yet; a file that repeats earlier weeks (some rows corrected) still updates them."""
+    files = _weekly_files(tmp_path / "history", weeks=3)
+    corrected = [line.replace(",yes,4,2,", ",no,4,0,") if line.startswith(("T001", "T004")) else line
+                 for line in _week_lines(1)]
+    fix = tmp_path / "history" / "week_99_corrections.csv"
+    fix.write_text("\n".join([HEADER, *corrected]) + "\n")
+    counts = []
+    for path in [*files, fix]:
+        uploaded = ingest_bytes(path.read_bytes(), path.name, engine=engine)
+        counts.append((uploaded.inserted, uploaded.updated, uploaded.unchanged))
+    expected = _stored(engine)
+    clear(engine)
+    report = backfill([tmp_path / "history"], engine=engine, chunk_rows=5)
+    assert [(r.inserted, r.updated, r.unchanged) for r in report.reports] == counts
+    assert counts[-1] == (0, 2, 10)
+    for got, want in zip(_stored(engine), expected, strict=True):
+        pd.testing.assert_frame_equal(got, want)
+    with engine.connect() as conn:
+        assert len(conn.execute(select(Revision)).all()) == 2
 
 
 def test_one_long_file_is_read_a_chunk_at_a_time_with_the_files_row_numbers(engine, tmp_path):
