@@ -47,6 +47,8 @@ NO_FILES = "no CSV or XLSX files in {paths}"
 
 _SUFFIXES = (".csv", ".xlsx")
 _HEAD_LINES = 50  # where the header is looked for (exports put titles above it)
+_BLOCK = 1 << 23  # bytes read at a time when cutting a file into pieces
+_NEWLINE, _QUOTE = ord("\n"), ord('"')
 
 
 @dataclass
@@ -392,17 +394,40 @@ def _chunks(path: Path, chunk_rows: int, digest: Any, limits: Limits) -> Iterato
             yield b"", 0  # read as an upload: "the file is empty"
             return
         header = _header_line(head, limits)
-        lines, line_number, first_line = head, len(head), 1
-        quoted = False
-        for line in file:
-            line_number += 1
-            lines.append(line)
-            if b'"' in line and line.count(b'"') % 2:
-                quoted = not quoted
-            if len(lines) >= chunk_rows and not quoted:
-                yield from _pieces(lines, first_line, header, digest)
-                lines, first_line = [], line_number + 1
-        yield from _pieces(lines, first_line, header, digest)
+        yield from _split(file, head, header, chunk_rows, digest)
+
+
+def _split(
+    file: Any, head: list[bytes], header: bytes, chunk_rows: int, digest: Any, block_size: int = _BLOCK
+) -> Iterator[tuple[bytes, int]]:
+    """The rest of the file after its first lines, cut into pieces of at least `chunk_rows` lines.
+
+    Read a block at a time: numpy finds the line ends and whether a quoted cell is open at each
+    (an odd count of quotes so far), where a loop over 1.9 million lines cost 2 s.
+    """
+    parts, lines, line_number, first_line = list(head), len(head), len(head), 1
+    quoted = 0  # quotes seen since the first lines, modulo 2
+    while block := file.read(block_size):
+        data = np.frombuffer(block, dtype=np.uint8)
+        ends = np.flatnonzero(data == _NEWLINE)
+        quotes = np.flatnonzero(data == _QUOTE)
+        open_after = (quoted + np.searchsorted(quotes, ends)) % 2  # at each line end
+        start, done = 0, 0  # where this block's unassigned bytes start; line ends used
+        while (at := done + max(chunk_rows - lines, 1) - 1) < len(ends):
+            closed = np.flatnonzero(open_after[at:] == 0)
+            if not len(closed):
+                break
+            cut = at + int(closed[0])
+            parts.append(block[start:ends[cut] + 1])
+            line_number += cut + 1 - done
+            yield from _pieces(parts, first_line, header, digest)
+            parts, lines, first_line = [], 0, line_number + 1
+            start, done = int(ends[cut]) + 1, cut + 1
+        parts.append(block[start:])
+        lines += len(ends) - done
+        line_number += len(ends) - done
+        quoted = (quoted + len(quotes)) % 2
+    yield from _pieces(parts, first_line, header, digest)
 
 
 def _pieces(lines: list[bytes], first_line: int, header: bytes, digest: Any) -> Iterator[tuple[bytes, int]]:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from db import queries
 from db.errors import IngestError, Problem
 from db.ingest import ingest_bytes
-from db.ingest.backfill import backfill
+from db.ingest.backfill import _pieces, _split, backfill
 from db.models import Revision, Upload
 from tests.db.helpers import DATA_TABLES, clear, snapshot
 from tests.db.test_cli_store import invoke
@@ -182,3 +186,31 @@ def test_the_technician_weeks_keep_their_foreign_keys_through_a_backfill_and_its
     with engine.begin() as conn, pytest.raises(IntegrityError):  # and they hold
         conn.execute(text("UPDATE technician_week SET facility_id = 999999 WHERE id = (SELECT MIN(id) "
                           "FROM technician_week)"))
+
+
+def _split_line_by_line(rest: bytes, head: list[bytes], header: bytes, chunk_rows: int, digest):
+    """The cutting as it was, a line at a time: the reference the block-wise cutting must equal."""
+    lines, line_number, first_line, quoted = list(head), len(head), 1, False
+    for line in io.BytesIO(rest):
+        line_number += 1
+        lines.append(line)
+        if line.count(b'"') % 2:
+            quoted = not quoted
+        if len(lines) >= chunk_rows and not quoted:
+            yield from _pieces(lines, first_line, header, digest)
+            lines, first_line = [], line_number + 1
+    yield from _pieces(lines, first_line, header, digest)
+
+
+@given(head=st.lists(st.text('ab,"', max_size=6).map(lambda t: t.encode() + b"\n"), min_size=1, max_size=4),
+       rest=st.text('ab,"\n\r ', max_size=120).map(str.encode),
+       chunk_rows=st.integers(1, 7), block_size=st.integers(1, 40))
+def test_cutting_a_file_block_by_block_gives_the_pieces_of_cutting_it_line_by_line(head, rest, chunk_rows,
+                                                                                   block_size):
+    """Pieces end only where no quoted cell is open, keep the file's row numbers, and the digest
+    takes every byte, whatever the block size."""
+    want_digest, got_digest = hashlib.sha256(), hashlib.sha256()
+    want = list(_split_line_by_line(rest, head, b"h\n", chunk_rows, want_digest))
+    got = list(_split(io.BytesIO(rest), head, b"h\n", chunk_rows, got_digest, block_size))
+    assert got == want
+    assert got_digest.hexdigest() == want_digest.hexdigest()
