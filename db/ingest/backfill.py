@@ -198,7 +198,6 @@ class _Loader:
     progress: Callable[[int, int, int], None] | None
     secret: bytes = b""
     rows_done: int = 0
-    written: _WrittenKeys = field(default_factory=lambda: _WrittenKeys(set()))
 
     def load(self, conn: Connection, files: list[Path]) -> list[IngestReport]:
         """Write every file's pieces in `conn`'s transaction.
@@ -207,14 +206,14 @@ class _Loader:
         Python validates.
         """
         reports = [IngestReport(path.name, kind, "") for path, kind in zip(files, self.kinds, strict=True)]
-        self.written = _WrittenKeys({k for k in set(self.kinds) if _empty(conn, k)})
+        written = _WrittenKeys({k for k in set(self.kinds) if _empty(conn, k)})
         seen, current = _SeenKeys(), 0
         for number, validated, sha256 in _prefetched(self._pieces(files)):
             report = reports[number]
             if number != current:
                 seen, current = _SeenKeys(), number
             if validated is not None:
-                self._write(conn, report, validated, seen, files[number])
+                self._write(conn, report, validated, seen, written, files[number])
                 if self.progress is not None:
                     self.progress(number, len(files), self.rows_done)
                 continue
@@ -247,13 +246,13 @@ class _Loader:
         return validated
 
     def _write(self, conn: Connection, report: IngestReport, validated: ValidatedUpload, seen: _SeenKeys,
-               path: Path) -> None:
+               written: _WrittenKeys, path: Path) -> None:
         if report.upload_id is None:
             report.warnings = list(validated.warnings)
             report.upload_id = _record_upload(conn, report, "accepted", self.uploaded_by, None)
         frame, kind = validated.frame, report.kind
         hashes = _key_hashes(frame, kind)
-        read_stored = self.written.maybe_stored(kind, frame["week_start"], hashes)
+        read_stored = written.maybe_stored(kind, frame["week_start"], hashes)
         plan = plan_changes(conn, kind, frame, validated.present, read_stored=read_stored)
         if plan.new_facilities:
             create_facilities(conn, plan.new_facilities)
@@ -261,8 +260,8 @@ class _Loader:
         repeated = seen.repeats(frame, kind, plan.stored_by == report.upload_id, hashes)
         if repeated:
             self.reject(path, kind, repeated)
-        apply_changes(conn, report.kind, plan, report.upload_id, summary_kept=False)
-        self.written.add(kind, frame["week_start"], hashes)
+        apply_changes(conn, kind, plan, report.upload_id, summary_kept=False)
+        written.add(kind, frame["week_start"], hashes)
         report.inserted += len(plan.inserts)
         report.updated += len(plan.updates)
         report.unchanged += plan.unchanged
@@ -347,20 +346,21 @@ class _WrittenKeys:
     """
 
     def __init__(self, empty_kinds: set[str]) -> None:
-        self.by_week: dict[str, dict[Any, list[np.ndarray]]] = {kind: {} for kind in empty_kinds}
+        self.by_week: dict[str, dict[Any, np.ndarray]] = {kind: {} for kind in empty_kinds}
 
     def maybe_stored(self, kind: str, weeks: pd.Series, hashes: np.ndarray) -> bool:
         """Whether some stored row may have one of these keys."""
         if kind not in self.by_week:
             return True
         written = self.by_week[kind]
-        return any(week in written and np.isin(mine, np.concatenate(written[week])).any()
-                   for week, mine in _by_week(weeks, hashes))
+        pieces = _by_week(weeks, hashes)
+        return any(week in written and np.isin(mine, written[week]).any() for week, mine in pieces)
 
     def add(self, kind: str, weeks: pd.Series, hashes: np.ndarray) -> None:
         if kind in self.by_week:
+            written = self.by_week[kind]
             for week, mine in _by_week(weeks, hashes):
-                self.by_week[kind].setdefault(week, []).append(mine)
+                written[week] = np.concatenate([written[week], mine]) if week in written else mine
 
 
 def _by_week(weeks: pd.Series, hashes: np.ndarray) -> Iterator[tuple[Any, np.ndarray]]:
@@ -405,7 +405,7 @@ def _split(
     Read a block at a time: numpy finds the line ends and whether a quoted cell is open at each
     (an odd count of quotes so far), where a loop over 1.9 million lines cost 2 s.
     """
-    parts, lines, line_number, first_line = list(head), len(head), len(head), 1
+    parts, line_number, first_line = list(head), len(head), 1  # lines seen; where the piece starts
     quoted = 0  # quotes seen since the first lines, modulo 2
     while block := file.read(block_size):
         data = np.frombuffer(block, dtype=np.uint8)
@@ -413,7 +413,7 @@ def _split(
         quotes = np.flatnonzero(data == _QUOTE)
         open_after = (quoted + np.searchsorted(quotes, ends)) % 2  # at each line end
         start, done = 0, 0  # where this block's unassigned bytes start; line ends used
-        while (at := done + max(chunk_rows - lines, 1) - 1) < len(ends):
+        while (at := done + max(chunk_rows - (line_number - first_line + 1), 1) - 1) < len(ends):
             closed = np.flatnonzero(open_after[at:] == 0)
             if not len(closed):
                 break
@@ -421,10 +421,9 @@ def _split(
             parts.append(block[start:ends[cut] + 1])
             line_number += cut + 1 - done
             yield from _pieces(parts, first_line, header, digest)
-            parts, lines, first_line = [], 0, line_number + 1
+            parts, first_line = [], line_number + 1
             start, done = int(ends[cut]) + 1, cut + 1
         parts.append(block[start:])
-        lines += len(ends) - done
         line_number += len(ends) - done
         quoted = (quoted + len(quotes)) % 2
     yield from _pieces(parts, first_line, header, digest)

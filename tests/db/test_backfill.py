@@ -36,12 +36,12 @@ def _week_lines(week: int, technicians: int = 12) -> list[str]:
             for t in range(technicians)]
 
 
-def _weekly_files(folder: Path, weeks: int = 6) -> list[Path]:
+def _weekly_files(folder: Path, weeks: int = 6, technicians: int = 12) -> list[Path]:
     folder.mkdir(exist_ok=True)
     paths = []
     for week in range(weeks):
         path = folder / f"week_{week:02d}.csv"
-        path.write_text("\n".join([HEADER, *_week_lines(week)]) + "\n")
+        path.write_text("\n".join([HEADER, *_week_lines(week, technicians)]) + "\n")
         paths.append(path)
     return paths
 
@@ -73,12 +73,14 @@ def test_a_folder_backfilled_in_chunks_stores_what_uploading_each_file_stores(en
     assert all(len(a.sha256) == 64 for a in audit)
 
 
-def test_a_later_file_of_an_initial_load_corrects_an_earlier_one_as_separate_uploads_would(engine, tmp_path):
+@pytest.mark.parametrize("technicians", [12, 60])  # 60: a week's rows span several pieces
+def test_a_later_file_of_an_initial_load_corrects_an_earlier_one_as_separate_uploads_would(engine, tmp_path,
+                                                                                          technicians):
     """Into an empty store the backfill skips reading stored rows for pieces whose keys it has not
     written yet; a file that repeats earlier weeks (some rows corrected) still updates them."""
-    files = _weekly_files(tmp_path / "history", weeks=3)
+    files = _weekly_files(tmp_path / "history", weeks=3, technicians=technicians)
     corrected = [line.replace(",yes,4,2,", ",no,4,0,") if line.startswith(("T001", "T004")) else line
-                 for line in _week_lines(1)]
+                 for line in _week_lines(1, technicians)]
     fix = tmp_path / "history" / "week_99_corrections.csv"
     fix.write_text("\n".join([HEADER, *corrected]) + "\n")
     counts = []
@@ -89,7 +91,7 @@ def test_a_later_file_of_an_initial_load_corrects_an_earlier_one_as_separate_upl
     clear(engine)
     report = backfill([tmp_path / "history"], engine=engine, chunk_rows=5)
     assert [(r.inserted, r.updated, r.unchanged) for r in report.reports] == counts
-    assert counts[-1] == (0, 2, 10)
+    assert counts[-1] == (0, 2, technicians - 2)
     for got, want in zip(_stored(engine), expected, strict=True):
         pd.testing.assert_frame_equal(got, want)
     with engine.connect() as conn:
