@@ -190,6 +190,45 @@ def test_the_technician_weeks_keep_their_foreign_keys_through_a_backfill_and_its
                           "FROM technician_week)"))
 
 
+def _technician_week_schema(engine) -> dict:
+    found, table = inspect(engine), "technician_week"
+    return {
+        "primary key": found.get_pk_constraint(table),
+        "unique": sorted((u["name"], u["column_names"]) for u in found.get_unique_constraints(table)),
+        "indexes": sorted((i["name"], i["column_names"], i["unique"]) for i in found.get_indexes(table)),
+        "foreign keys": _technician_week_foreign_keys(engine),
+    }
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["loaded", "rolled back"])
+def test_an_initial_load_leaves_the_technician_weeks_keys_and_indexes_as_they_were(engine, tmp_path, fails):
+    """On PostgreSQL a backfill into an empty table builds its indexes and keys once at the end
+    (dropped and added back in its transaction): after it, or after its rollback, the table has
+    every one of them, under the same names, and the unique key holds."""
+    before = _technician_week_schema(engine)
+    assert before["primary key"]["constrained_columns"] == ["id"]
+    unique_key = ("uq_technician_week_week_start_technician_key", ["week_start", "technician_key"])
+    assert before["unique"] == [unique_key]
+    files = _weekly_files(tmp_path / "history", weeks=3)
+    if fails:
+        lines = files[-1].read_text().splitlines()
+        lines[5] = lines[5].replace(",4,", ",four,", 1)
+        files[-1].write_text("\n".join(lines) + "\n")
+        with pytest.raises(IngestError):
+            backfill([tmp_path / "history"], engine=engine, chunk_rows=4)
+    else:
+        backfill([tmp_path / "history"], engine=engine, chunk_rows=4)
+    assert _technician_week_schema(engine) == before
+    with engine.begin() as conn:
+        stored = conn.execute(text("SELECT COUNT(*) FROM technician_week")).scalar_one()
+    assert stored == (0 if fails else 36)
+    if not fails:
+        with engine.begin() as conn, pytest.raises(IntegrityError):  # the unique key holds
+            conn.execute(text("INSERT INTO technician_week (technician_key, week_start, active, facility_id) "
+                              "SELECT technician_key, week_start, active, facility_id FROM technician_week "
+                              "WHERE id = (SELECT MIN(id) FROM technician_week)"))
+
+
 def _split_line_by_line(rest: bytes, head: list[bytes], header: bytes, chunk_rows: int, digest):
     """The cutting as it was, a line at a time: the reference the block-wise cutting must equal."""
     lines, line_number, first_line, quoted = list(head), len(head), 1, False
