@@ -173,10 +173,14 @@ def _fast_csv_table(content: bytes, encoding: str, delimiter: str) -> TextTable 
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError):
         return None  # ragged rows: the careful path reports where
-    frame = frame.fillna("")
-    filled = (frame != "").any(axis=1).to_numpy()
-    lines = frame.index.to_numpy()[filled] + 1
-    frame = frame[filled]
+    # Without NA filtering a missing cell is already "". A row is blank when every cell is empty:
+    # only rows whose first cell is empty need looking at (comparing every cell cost 10 ms a file).
+    filled = np.ones(len(frame), dtype=bool)
+    maybe_blank = np.flatnonzero(frame[0].to_numpy(dtype=object) == "")
+    if len(maybe_blank):
+        filled[maybe_blank] = (frame.iloc[maybe_blank] != "").any(axis=1).to_numpy()
+        frame = frame[filled]
+    lines = np.flatnonzero(filled) + 1
     if frame.empty:
         return None
     start = header_index(frame.head(_HEADER_SEARCH_ROWS).to_numpy().tolist())

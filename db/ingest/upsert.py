@@ -100,16 +100,26 @@ def plan_changes(
     spec = SPECS[kind]
     known = dict(conn.execute(select(col(Facility.name_key), col(Facility.id))).all())
     rows = _stored_columns(frame, spec, known)
-    existing = _named(_existing_rows(conn, spec, rows, read_stored), rows, spec.key)
+    new_names = frame.loc[~frame["facility_key"].isin(known), ["facility_key", "facility"]]
+    new_facilities = new_names.drop_duplicates("facility_key")["facility"].tolist()
+    compared = [c for c in spec.values if present is None or c in present or c == "facility_id"]
+    if not read_stored:  # every row is new: nothing to merge or compare (0.1 s a backfill's piece)
+        return ChangePlan(
+            inserts=rows[list(spec.key + spec.values)],
+            updates=pd.DataFrame(columns=["id", *compared]),
+            previous=pd.DataFrame(columns=["id", *spec.values]),
+            unchanged=0,
+            new_facilities=new_facilities,
+            stored_by=pd.Series(pd.NA, index=rows.index, dtype="Int64"),
+        )
+    existing = _named(_existing_rows(conn, spec, rows), rows, spec.key)
     merged = rows.merge(existing, on=list(spec.key), how="left", suffixes=("", "_old"))
     is_new = merged["id"].isna()
-    compared = [c for c in spec.values if present is None or c in present or c == "facility_id"]
     same = pd.Series(True, index=merged.index)
     for column in compared:
         new, old = merged[column], merged[f"{column}_old"]
         same &= (new == old).fillna(False).astype(bool) | (new.isna() & old.isna())
     changed = ~is_new & ~same
-    new_names = frame.loc[~frame["facility_key"].isin(known), ["facility_key", "facility"]]
     return ChangePlan(
         inserts=merged.loc[is_new, list(spec.key + spec.values)],
         updates=merged.loc[changed, ["id", *compared]],
@@ -117,7 +127,7 @@ def plan_changes(
             merged.loc[changed, [f"{c}_old" for c in spec.values]].set_axis(spec.values, axis=1)
         ),
         unchanged=int((~is_new & same).sum()),
-        new_facilities=new_names.drop_duplicates("facility_key")["facility"].tolist(),
+        new_facilities=new_facilities,
         stored_by=merged["upload_id"].astype("Int64"),
     )
 
@@ -137,7 +147,8 @@ def create_facilities(conn: Connection, names: list[str]) -> None:
 
 
 def apply_changes(
-    conn: Connection, kind: str, plan: ChangePlan, upload_id: int, *, summary_kept: bool = True
+    conn: Connection, kind: str, plan: ChangePlan, upload_id: int, *, summary_kept: bool = True,
+    index_order: bool = True,
 ) -> None:
     """Write a plan: inserts, updates, and a revision holding each replaced row's values.
 
@@ -148,11 +159,13 @@ def apply_changes(
         upload_id: The audit record the written rows point to.
         summary_kept: Bring the lifecycle summary up to date (a backfill leaves it, then rebuilds it
             once).
+        index_order: Insert in the unique index's order; False when the table has no indexes yet
+            (a backfill builds them at the end).
     """
     spec = SPECS[kind]
     kept = summary_kept and kind == TECHNICIAN_WEEK and bool(len(plan.inserts) or len(plan.updates))
     after = summary.last_technician_week(conn) if kept else 0
-    _write_rows(conn, spec, plan, upload_id, staged=kept)
+    _write_rows(conn, spec, plan, upload_id, staged=kept, index_order=index_order)
     if kept:
         copied = conn.dialect.name == "postgresql" and len(plan.inserts)
         staged = _stage_name(spec.table, None) if copied else None
@@ -171,10 +184,13 @@ def _revises_lifecycle(plan: ChangePlan) -> bool:
     return False
 
 
-def _write_rows(conn: Connection, spec: TableSpec, plan: ChangePlan, upload_id: int, *, staged: bool) -> None:
+def _write_rows(
+    conn: Connection, spec: TableSpec, plan: ChangePlan, upload_id: int, *, staged: bool, index_order: bool
+) -> None:
     if len(plan.inserts):
         # The unique index's order keeps its pages hot: several times faster on big uploads.
-        inserts = plan.inserts.sort_values(spec.index_order).assign(upload_id=upload_id)
+        inserts = plan.inserts.sort_values(spec.index_order) if index_order else plan.inserts
+        inserts = inserts.assign(upload_id=upload_id)
         _execute_many(conn, spec.table, inserts, staged=staged)
     if not len(plan.updates):
         return
@@ -290,9 +306,7 @@ def _stored_columns(frame: pd.DataFrame, spec: TableSpec, known: dict[str, int |
     return rows[list(spec.key + spec.values)].reset_index(drop=True)
 
 
-def _existing_rows(
-    conn: Connection, spec: TableSpec, rows: pd.DataFrame, read_stored: bool = True
-) -> pd.DataFrame:
+def _existing_rows(conn: Connection, spec: TableSpec, rows: pd.DataFrame) -> pd.DataFrame:
     table = spec.table
     columns = ["id", *spec.key, *spec.values, "upload_id"]
     query = select(*(table.c[c] for c in columns)).where(
@@ -302,7 +316,7 @@ def _existing_rows(
         ids = [int(i) for i in rows["facility_id"].dropna().unique()]
         query = query.where(table.c.facility_id.in_(ids))
     # Plain tuples: pandas probes Row objects attribute by attribute, 100,000 times over.
-    stored = [tuple(row) for row in conn.execute(query)] if read_stored else []
+    stored = [tuple(row) for row in conn.execute(query)]
     existing = pd.DataFrame(stored, columns=columns)
     # Same dtypes on both sides, so equal values compare equal.
     return existing.astype({**{c: rows[c].dtype for c in (*spec.key, *spec.values)}, "upload_id": "Int64"})

@@ -255,3 +255,26 @@ def test_cutting_a_file_block_by_block_gives_the_pieces_of_cutting_it_line_by_li
     got = list(_split(io.BytesIO(rest), head, b"h\n", chunk_rows, got_digest, block_size))
     assert got == want
     assert got_digest.hexdigest() == want_digest.hexdigest()
+
+
+def test_a_plan_made_without_reading_stored_rows_is_the_plan_made_reading_an_empty_table(engine):
+    """An initial load skips reading stored rows (none can share a key): the plan is the same as
+    one that read the empty table, in rows, values, dtypes and counts."""
+    from db.ingest.read import read_table
+    from db.ingest.upsert import create_facilities, plan_changes
+    from db.ingest.validate import validate_table
+
+    content = "\n".join([HEADER, *_week_lines(0), *_week_lines(1)]).encode()
+    validated = validate_table(read_table(content), kind="technician-week", today=date(2026, 12, 7),
+                               secret=b"key")
+    with engine.begin() as conn:
+        create_facilities(conn, ["Oulu Mill"])  # one facility known, one new
+        read, skipped = (plan_changes(conn, "technician-week", validated.frame, validated.present,
+                                      read_stored=read_stored) for read_stored in (True, False))
+    pd.testing.assert_frame_equal(skipped.inserts.reset_index(drop=True), read.inserts.reset_index(drop=True))
+    for plan in (read, skipped):
+        assert (plan.updates.empty, plan.previous.empty, plan.unchanged) == (True, True, 0)
+        assert plan.new_facilities == ["Hull Works"]
+    assert list(skipped.updates.columns) == list(read.updates.columns)
+    pd.testing.assert_series_equal(skipped.stored_by.reset_index(drop=True),
+                                   read.stored_by.reset_index(drop=True), check_names=False)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
+from unittest.mock import patch
 
 import numpy as np
 import openpyxl
@@ -13,8 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from db.errors import Problem
+from db.ingest import cells as cells_module
 from db.ingest.cells import factorize
-from db.ingest.read import UnreadableFile, read_table
+from db.ingest.columns import COLUMNS
+from db.ingest.limits import Limits
+from db.ingest.read import UnreadableFile, _csv_rows, _table_from_rows, read_table
 from db.ingest.validate import validate_table
 from db.ingest.weeks import parse_weeks
 
@@ -246,3 +251,46 @@ def test_factorizing_in_chunks_gives_what_pandas_gives_for_the_whole_column(valu
     assert codes.tolist() == expected_codes.tolist()
     assert uniques == list(expected_uniques)
     assert first.tolist() == [values.index(u) for u in uniques]
+
+
+_CSV_LINE = st.lists(st.sampled_from(["", "a", "7", "b c"]), max_size=3).map(",".join)
+
+
+@given(st.lists(st.one_of(st.just(""), _CSV_LINE), max_size=12))
+def test_the_quick_csv_reader_skips_and_numbers_blank_rows_as_the_careful_one_does(lines):
+    """Files without quotes are read by pandas' C parser; a row is blank when every cell is empty,
+    looked for only where the first cell is. The careful reader (the csv module, row by row) is
+    the reference: the same header, cells and file row numbers."""
+    content = "\n".join(["facility,week_start,technicians", *lines]) + "\n"
+    quick = read_table(content.encode())
+    careful = _table_from_rows(_csv_rows(content, ",", Limits()), Limits())
+    assert (quick.headers, quick.header_row) == (careful.headers, careful.header_row)
+    assert quick.cells.to_numpy().tolist() == careful.cells.to_numpy().tolist()
+    assert quick.rows.tolist() == careful.rows.tolist()
+
+
+_CELL_TEXT = st.text(st.sampled_from(["a", "B", "|", "é", " ", "\t", "\n", "\u00a0", "\u2003", "\u200b",
+                                      "\x00", "\x1f", "\x7f"]), max_size=6)
+
+
+@pytest.mark.parametrize("kind", ["technician", "facility", "text"])
+@given(values=st.lists(_CELL_TEXT, max_size=8, unique_by=str.strip))
+def test_text_cells_checked_by_one_search_over_the_column_are_checked_as_cell_by_cell(kind, values):
+    """A column's distinct cells are searched once, joined, for control characters and for white
+    space to collapse; only when one is found does each cell get its own regex. With both searches
+    made to always find one (the cell-by-cell path) the values and the problems are the same."""
+    spec = next(s for specs in COLUMNS.values() for s in specs if s.type == kind)
+    cells = pd.Series([v.strip() for v in values], dtype=object)
+
+    def parsed() -> tuple[dict, list]:
+        issues: list = []
+        columns = cells_module._parse_text(cells, cells.eq("").to_numpy(), spec, issues, b"key")
+        found = [(mask.tolist(), message if isinstance(message, str) else message[mask].tolist())
+                 for mask, message in issues if mask.any()]
+        return {name: column.tolist() for name, column in columns.items()}, found
+
+    quick = parsed()
+    always = re.compile("")
+    with patch.object(cells_module, "_CONTROL_PATTERN", always), \
+            patch.object(cells_module, "_SPACES_TO_COLLAPSE", always):
+        assert quick == parsed()
