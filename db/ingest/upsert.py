@@ -302,7 +302,10 @@ def _column_values(column: pd.Series, *, iso_dates: bool) -> list:
 
 def _stored_columns(frame: pd.DataFrame, spec: TableSpec, known: dict[str, int | None]) -> pd.DataFrame:
     rows = frame.rename(columns={"technician": "technician_key"})
-    rows["facility_id"] = rows["facility_key"].map(known).astype("Int64")
+    # Each distinct facility looked up once (`Series.map` cost 10 ms a 50,000-row piece).
+    codes, names = pd.factorize(rows["facility_key"])
+    ids = pd.array([known.get(name) for name in names], dtype="Int64")
+    rows["facility_id"] = ids.take(codes, allow_fill=True)
     return rows[list(spec.key + spec.values)].reset_index(drop=True)
 
 
