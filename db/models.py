@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, String, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Named constraints keep Alembic's batch mode (SQLite) able to alter them later.
@@ -19,6 +19,10 @@ SQLModel.metadata.naming_convention = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# A technician's key (an HMAC in hex) compares byte by byte: PostgreSQL then sorts it by abbreviated
+# keys instead of through the language collation (migration 0008). SQLite compares text so anyway.
+TECHNICIAN_KEY = String(64).with_variant(String(64, collation="C"), "postgresql")
 
 
 class Facility(SQLModel, table=True):
@@ -81,7 +85,7 @@ class TechnicianWeekBase(SQLModel):
     """One technician's use of the tool in one ISO week."""
 
     # HMAC of the technician's id: the raw id is never stored. (The unique key indexes it.)
-    technician_key: str = Field(max_length=64)
+    technician_key: str = Field(max_length=64, sa_type=TECHNICIAN_KEY)
     week_start: date
     active: bool
     eligible_work_orders: int | None = None
@@ -113,7 +117,7 @@ class TechnicianState(SQLModel, table=True):
 
     __tablename__ = "technician_state"
 
-    technician_key: str = Field(primary_key=True, max_length=64)
+    technician_key: str = Field(primary_key=True, max_length=64, sa_type=TECHNICIAN_KEY)
     facility_id: int = Field(foreign_key="facility.id")  # the facility of the latest week
     # No index on the columns every upload updates: PostgreSQL then updates the rows in place (HOT).
     last_week: date

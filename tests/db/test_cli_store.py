@@ -129,11 +129,11 @@ def test_out_of_date_schema_is_refused(cli, tmp_path, monkeypatch):
     result = cli("metrics")
     assert result.exit_code == 1
     assert result.stderr == (
-        "error: The database schema is out of date (empty, this version of Chasm needs 0007). "
+        "error: The database schema is out of date (empty, this version of Chasm needs 0008). "
         "Run `chasm db upgrade` first.\n"
     )
     upgraded = cli("db", "upgrade")
-    assert upgraded.exit_code == 0 and "is at schema revision 0007" in upgraded.stdout
+    assert upgraded.exit_code == 0 and "is at schema revision 0008" in upgraded.stdout
     assert cli("metrics").exit_code == 0
 
 

@@ -96,3 +96,27 @@ def test_the_lifecycle_summary_migration_builds_it_from_stored_weeks(empty_url):
     pairs = zip(last.technician_key, last.last_active, strict=True)
     assert [(k, str(w)) for k, w in pairs] == [("a", "2025-01-20")]
     engine.dispose()
+
+
+def _technician_key_collations(url: str) -> dict[str, str | None]:
+    engine = create_store_engine(url)
+    try:
+        found = inspect(engine)
+        return {table: next(getattr(c["type"], "collation", None) for c in found.get_columns(table)
+                            if c["name"] == "technician_key")
+                for table in ("technician_week", "technician_state")}
+    finally:
+        engine.dispose()
+
+
+def test_technician_keys_compare_byte_by_byte_and_the_downgrade_gives_the_collation_back(empty_url):
+    """0008: on PostgreSQL the technician keys are COLLATE "C" (SQLite compares text byte by byte
+    already); downgrading to 0007 gives them the database's collation again."""
+    upgrade(empty_url)
+    postgres = empty_url.startswith("postgresql")
+    keyed = ("technician_week", "technician_state")
+    assert _technician_key_collations(empty_url) == dict.fromkeys(keyed, "C" if postgres else None)
+    downgrade(empty_url, "0007")
+    assert _technician_key_collations(empty_url) == dict.fromkeys(keyed, None)
+    upgrade(empty_url)
+    assert _technician_key_collations(empty_url)["technician_week"] == ("C" if postgres else None)
