@@ -132,8 +132,8 @@ def backfill(
                 loader.reject(files[kinds.index(TECHNICIAN_WEEK)], TECHNICIAN_WEEK, [refused.problem])
         with write_transaction(engine) as conn:
             empty = {k for k in set(kinds) if _empty(conn, k)}
-            with _constraints_checked_at_the_end(conn, kinds, TECHNICIAN_WEEK in empty):
-                out = BackfillReport(loader.load(conn, files, empty))
+            with _constraints_checked_at_the_end(conn, kinds, empty) as unindexed:
+                out = BackfillReport(loader.load(conn, files, empty, unindexed))
             if any(r.kind == TECHNICIAN_WEEK and r.changed_anything for r in out.reports):
                 summary.rebuild(conn)
     except _Rejected as rejected:  # the transaction rolled back: audit the rejected file on its own
@@ -146,7 +146,9 @@ def backfill(
 
 
 @contextmanager
-def _constraints_checked_at_the_end(conn: Connection, kinds: list[str], initial_load: bool) -> Iterator[None]:
+def _constraints_checked_at_the_end(
+    conn: Connection, kinds: list[str], empty: set[str]
+) -> Iterator[set[str]]:
     """PostgreSQL: check the technician-weeks' foreign keys once, set-based, instead of row by row.
 
     PostgreSQL checks a foreign key with a trigger per inserted row: two per technician-week (its
@@ -154,34 +156,35 @@ def _constraints_checked_at_the_end(conn: Connection, kinds: list[str], initial_
     the constraints are dropped and added back at the end, which checks every row in one join; a row
     that broke them fails the whole backfill, which rolls back with the constraints as they were.
 
-    Into a table that was empty (`initial_load`), the indexes (primary and unique keys, the facility
-    index) are also built once at the end: sorting 1.9 million rows into each index costs 3.2 s,
-    keeping them while copying 7.8 s. A piece that must read stored rows (a later file correcting
+    Into a table that was empty (its kind in `empty`), the indexes (primary and unique keys, the
+    facility index) are also built once at the end: sorting 1.9 million rows into each index costs
+    3.2 s, keeping them while copying 7.8 s. Yields the kinds whose table has no indexes meanwhile,
+    for which no insert order is worth keeping. A piece that must read stored rows (a later file correcting
     an earlier one) meanwhile scans the table, and the unique key, added back, checks that no
     technician-week was written twice. Meanwhile readers of `technician_week` wait for the
     backfill to commit (the tracker reads the summary tables and does not).
     """
     if conn.dialect.name != "postgresql" or TECHNICIAN_WEEK not in kinds:
-        yield
+        yield set()
         return
     table = table_of(TechnicianWeek)
     foreign_keys = sorted(table.foreign_key_constraints, key=lambda c: str(c.name))
+    unindexed = empty & {TECHNICIAN_WEEK}
     keys = [table.primary_key, *sorted(
-        (c for c in table.constraints if isinstance(c, UniqueConstraint)), key=lambda c: str(c.name))]
-    indexes = sorted(table.indexes, key=lambda i: str(i.name)) if initial_load else []
+        (c for c in table.constraints if isinstance(c, UniqueConstraint)), key=lambda c: str(c.name))
+    ] if unindexed else []
+    indexes = sorted(table.indexes, key=lambda i: str(i.name)) if unindexed else []
     for foreign_key in foreign_keys:
         conn.execute(DropConstraint(foreign_key))
-    if initial_load:
-        for index in indexes:
-            conn.execute(DropIndex(index))
-        for key in keys:
-            conn.execute(DropConstraint(key))
-    yield
-    if initial_load:
-        for key in keys:
-            conn.execute(AddConstraint(key))
-        for index in indexes:
-            conn.execute(CreateIndex(index))
+    for index in indexes:
+        conn.execute(DropIndex(index))
+    for key in keys:
+        conn.execute(DropConstraint(key))
+    yield unindexed
+    for key in keys:
+        conn.execute(AddConstraint(key))
+    for index in indexes:
+        conn.execute(CreateIndex(index))
     for foreign_key in foreign_keys:
         conn.execute(AddConstraint(foreign_key))
 
@@ -220,16 +223,19 @@ class _Loader:
     secret: bytes = b""
     rows_done: int = 0
 
-    def load(self, conn: Connection, files: list[Path], empty: set[str]) -> list[IngestReport]:
-        """Write every file's pieces in `conn`'s transaction; `empty`: kinds whose table held no rows.
+    def load(
+        self, conn: Connection, files: list[Path], empty: set[str], unindexed: set[str]
+    ) -> list[IngestReport]:
+        """Write every file's pieces in `conn`'s transaction.
+
+        `empty`: the kinds whose table held no rows; `unindexed`: those whose indexes are built at
+        the end, so no insert order is kept.
 
         The next piece is read and validated in a thread meanwhile: the database works while
         Python validates.
         """
         reports = [IngestReport(path.name, kind, "") for path, kind in zip(files, self.kinds, strict=True)]
         written = _WrittenKeys(empty)
-        # PostgreSQL builds the indexes of a table that was empty at the end: no order to keep.
-        unindexed = empty & {TECHNICIAN_WEEK} if conn.dialect.name == "postgresql" else set()
         seen, current = _SeenKeys(), 0
         for number, validated, sha256 in _prefetched(self._pieces(files)):
             report = reports[number]

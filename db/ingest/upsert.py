@@ -319,8 +319,7 @@ def _existing_rows(conn: Connection, spec: TableSpec, rows: pd.DataFrame) -> pd.
         ids = [int(i) for i in rows["facility_id"].dropna().unique()]
         query = query.where(table.c.facility_id.in_(ids))
     # Plain tuples: pandas probes Row objects attribute by attribute, 100,000 times over.
-    stored = [tuple(row) for row in conn.execute(query)]
-    existing = pd.DataFrame(stored, columns=columns)
+    existing = pd.DataFrame([tuple(row) for row in conn.execute(query)], columns=columns)
     # Same dtypes on both sides, so equal values compare equal.
     return existing.astype({**{c: rows[c].dtype for c in (*spec.key, *spec.values)}, "upload_id": "Int64"})
 

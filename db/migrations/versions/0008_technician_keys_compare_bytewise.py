@@ -4,7 +4,7 @@ A technician's key is an HMAC written in hex: its order means nothing to a perso
 it under the database's language collation (en_US.UTF-8, C.UTF-8) keeps PostgreSQL from sorting
 by abbreviated keys. Sorting 1.9 million technician-weeks by technician (the lifecycle summary's
 window, building the unique key) took seconds longer for it; the enterprise backfill went from
-about 20 s to 16.5 s. Hex digits order the same either way, so no result changes. SQLite already
+a median of 20.3 s to 17.3 s in paired runs. Hex digits order the same either way, so no result changes. SQLite already
 compares text byte by byte.
 
 Revision ID: 0008
