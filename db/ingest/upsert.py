@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError
 from sqlmodel import col
 
 from db import summary
+from db.engine import keys_checked_by_index
 from db.ingest.columns import FACILITY_WEEK, TECHNICIAN_WEEK
 from db.ingest.names import facility_key, facility_name
 from db.models import Facility, Revision, TechnicianWeek, WeeklyMetric, table_of
@@ -165,7 +166,8 @@ def apply_changes(
     spec = SPECS[kind]
     kept = summary_kept and kind == TECHNICIAN_WEEK and bool(len(plan.inserts) or len(plan.updates))
     after = summary.last_technician_week(conn) if kept else 0
-    _write_rows(conn, spec, plan, upload_id, staged=kept, index_order=index_order)
+    with keys_checked_by_index(conn):
+        _write_rows(conn, spec, plan, upload_id, staged=kept, index_order=index_order)
     if kept:
         copied = conn.dialect.name == "postgresql" and len(plan.inserts)
         staged = _stage_name(spec.table, None) if copied else None

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -186,3 +186,48 @@ def test_quoted_csv_keeps_row_numbers(engine, tmp_path):
 def test_unknown_kind_is_a_value_error(engine, tmp_path):
     with pytest.raises(ValueError, match="unknown upload kind 'monthly'"):
         ingest_file(write(tmp_path, "a.csv", FACILITY_CSV), engine=engine, kind="monthly")
+
+
+@pytest.mark.postgres
+def test_an_upload_checks_its_facilities_by_index_and_leaves_the_planner_as_it_was(request, tmp_path):
+    """PostgreSQL plans the foreign-key lookup in 200 facilities (two pages) as a scan of every row
+    unless its pages are costed as in memory; the setting ends with the writes."""
+    from sqlalchemy import insert, text
+
+    from db.engine import create_store_engine
+    from db.ingest.columns import TECHNICIAN_WEEK
+    from db.ingest.limits import Limits
+    from db.ingest.read import read_table
+    from db.ingest.upsert import apply_changes, create_facilities, plan_changes
+    from db.ingest.validate import validate_table
+    from db.models import table_of
+    from tests.db.conftest import _wipe_postgres
+
+    url = request.getfixturevalue("migrated_postgres")
+    _wipe_postgres(url)
+    engine = create_store_engine(url)
+    lines = ["technician_id,facility,week_start,active"]
+    lines += [f"T{n},Site {n % 200:03d},2025-03-03,yes" for n in range(400)]
+    limits = Limits()
+    validated = validate_table(read_table(("\n".join(lines) + "\n").encode(), limits), kind=TECHNICIAN_WEEK,
+                               today=date(2026, 1, 1), secret=b"test", limits=limits)
+    try:
+        with engine.begin() as conn:
+            create_facilities(conn, [f"Site {n:03d}" for n in range(200)])
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE facility"))
+        with engine.begin() as conn:
+            before = conn.execute(text("SHOW random_page_cost")).scalar_one()
+            upload = conn.execute(insert(table_of(Upload)).values(
+                file_name="week.csv", sha256="0" * 64, uploaded_by="test",
+                uploaded_at=datetime(2026, 1, 1, tzinfo=UTC), kind=TECHNICIAN_WEEK, inserted=400, updated=0,
+                unchanged=0, outcome="accepted",
+            )).inserted_primary_key[0]
+            apply_changes(conn, TECHNICIAN_WEEK, plan_changes(conn, TECHNICIAN_WEEK, validated.frame), upload)
+            scans = conn.execute(text(
+                "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'facility'")).one()
+            assert conn.execute(text("SHOW random_page_cost")).scalar_one() == before
+        assert scans.idx_scan >= 800  # a lookup for each technician-week and each new technician's state
+        assert scans.seq_scan == 1  # plan_changes reads the facilities' names
+    finally:
+        engine.dispose()
