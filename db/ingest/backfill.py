@@ -130,7 +130,7 @@ def backfill(
                 loader.secret = technician_secret(engine, settings)
             except PseudonymKeyError as refused:
                 loader.reject(files[kinds.index(TECHNICIAN_WEEK)], TECHNICIAN_WEEK, [refused.problem])
-        with write_transaction(engine) as conn:
+        with write_transaction(engine) as conn, _smaller_sqlite_cache(conn):
             empty = {k for k in set(kinds) if _empty(conn, k)}
             with _constraints_checked_at_the_end(conn, kinds, empty) as unindexed:
                 out = BackfillReport(loader.load(conn, files, empty, unindexed))
@@ -143,6 +143,27 @@ def backfill(
                                                                               rejected.error.problems]))
         raise rejected.error from None
     return out
+
+
+# A backfill writes rows in index order and sorts once for the summary: its pages are touched once,
+# so SQLite's 64 MB page cache (db.engine, for uploads in any order) buys it nothing. The cache,
+# and the sorter whose memory it also bounds, held about 110 MB of the enterprise backfill's peak:
+# 442 and 459 MB at 64 MB against 333 MB at 16 MB, in the same time (27-30 s).
+_BACKFILL_SQLITE_CACHE_KB = 16_384
+
+
+@contextmanager
+def _smaller_sqlite_cache(conn: Connection) -> Iterator[None]:
+    """On SQLite, a 16 MB page cache for the block; the connection's own size again after it."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{_BACKFILL_SQLITE_CACHE_KB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={before}")
 
 
 @contextmanager

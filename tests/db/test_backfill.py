@@ -278,3 +278,29 @@ def test_a_plan_made_without_reading_stored_rows_is_the_plan_made_reading_an_emp
     assert list(skipped.updates.columns) == list(read.updates.columns)
     pd.testing.assert_series_equal(skipped.stored_by.reset_index(drop=True),
                                    read.stored_by.reset_index(drop=True), check_names=False)
+
+
+def test_a_backfill_on_sqlite_holds_a_smaller_page_cache_and_gives_the_connection_its_own_back(
+        request, tmp_path, monkeypatch):
+    import shutil
+
+    from db import summary
+    from db.engine import create_store_engine
+
+    path = tmp_path / "store.db"
+    shutil.copy(request.getfixturevalue("migrated_sqlite_template"), path)
+    engine = create_store_engine(f"sqlite:///{path}")
+    during = []
+    rebuild = summary.rebuild
+    monkeypatch.setattr(summary, "rebuild", lambda conn: (
+        during.append(conn.exec_driver_sql("PRAGMA cache_size").scalar_one()), rebuild(conn)))
+    try:
+        backfill(_weekly_files(tmp_path / "history", weeks=2), engine=engine)
+        pooled = [engine.connect() for _ in range(max(engine.pool.checkedin(), 1))]
+        after = [conn.exec_driver_sql("PRAGMA cache_size").scalar_one() for conn in pooled]
+        for conn in pooled:
+            conn.close()
+    finally:
+        engine.dispose()
+    assert during == [-16_384]  # 16 MB while the backfill writes and rebuilds the summary
+    assert set(after) == {-65_536}  # the store's 64 MB for every connection afterwards
