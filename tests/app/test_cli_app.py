@@ -6,7 +6,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from app.cli import _register_commands, app
-from app.cli.serve import APP_MAIN, scheduler_command, streamlit_command
+from app.cli.serve import APP_MAIN, scheduler_command, streamlit_command, web_environment
 from db.accounts import role_of, sign_in
 
 _register_commands()
@@ -47,6 +47,11 @@ def test_serve_runs_streamlit_headless_on_the_port_and_the_scheduler_beside_it()
     assert "--port" in help_text and "Ctrl-C stops both" in help_text
 
 
+def test_the_web_app_caps_its_malloc_arenas_unless_the_operator_set_them():
+    assert web_environment({"PATH": "/bin"}) == {"PATH": "/bin", "MALLOC_ARENA_MAX": "2"}
+    assert web_environment({"MALLOC_ARENA_MAX": "4"})["MALLOC_ARENA_MAX"] == "4"
+
+
 def test_serve_starts_both_processes_and_ctrl_c_stops_them(tmp_path):
     import os
     import re
@@ -76,6 +81,9 @@ def test_serve_starts_both_processes_and_ctrl_c_stops_them(tmp_path):
         children = subprocess.run(["ps", "-ww", "--ppid", str(serve.pid), "-o", "pid=,args="],
                                   capture_output=True, text=True).stdout
         assert "streamlit run" in children and "scheduler" in children
+        web_pid = next(int(line.split()[0]) for line in children.splitlines() if "streamlit run" in line)
+        web_env = Path(f"/proc/{web_pid}/environ").read_bytes().split(b"\0")
+        assert b"MALLOC_ARENA_MAX=2" in web_env  # the running app has its malloc arenas capped
     finally:
         serve.send_signal(signal.SIGINT)
         output = serve.communicate(timeout=30)[0]
