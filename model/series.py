@@ -76,22 +76,40 @@ def read_series(path: str | Path) -> np.ndarray:
     """Read a `period,adoption_share` CSV (periods 1, 2, 3...; shares in [0, 1]).
 
     Raises:
-        CalibrationError: a missing column, periods out of order, or shares outside [0, 1].
+        CalibrationError: a missing column, or the first bad cell by its row (the header is row 1),
+            column and value: a period out of order, a share missing, not a number or outside [0, 1].
     """
     path = Path(path)
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
         raise CalibrationError(f"{path}: no such file") from None
     cols = [c.strip().lower() for c in frame.columns]
     if "period" not in cols or "adoption_share" not in cols:
         raise CalibrationError(f"{path}: needs columns period,adoption_share (found {','.join(cols)})")
     frame.columns = cols
-    periods = frame["period"].to_numpy()
-    if not np.array_equal(periods, np.arange(1, len(frame) + 1)):
-        raise CalibrationError(f"{path}: periods must run 1, 2, 3... without gaps")
-    return check_series(frame["adoption_share"].to_numpy(dtype=float), what=str(path), unit="period",
-                        minimum=MIN_PERIODS, needs="a forecast")
+    shares = np.empty(len(frame))
+    for index, (period, share) in enumerate(zip(frame["period"], frame["adoption_share"], strict=True)):
+        shares[index] = _series_cell(path, index, period.strip(), share.strip())
+    return check_series(shares, what=str(path), unit="period", minimum=MIN_PERIODS, needs="a forecast")
+
+
+def _series_cell(path: Path, index: int, period: str, share: str) -> float:
+    """One row's share, after checking its period is the next one and its share is a share."""
+    where = f"{path}, row {index + 2}, column"
+    if period != str(index + 1):
+        raise CalibrationError(f"{where} period: {period!r} should be {index + 1} "
+                               "(periods are numbered 1, 2, 3... in order, without gaps)")
+    if not share:
+        raise CalibrationError(f"{where} adoption_share: empty; every period needs a share between 0 and 1")
+    try:
+        value = float(share)
+    except ValueError:
+        raise CalibrationError(f"{where} adoption_share: {share!r} is not a number; "
+                               "a share is between 0 and 1 (41% as 0.41)") from None
+    if not 0 <= value <= 1:  # (NaN too)
+        raise CalibrationError(f"{where} adoption_share: {share} is outside 0 to 1 (41% is 0.41)")
+    return value
 
 
 def _paths(thetas: np.ndarray, periods: int, seed: int, population: Population,

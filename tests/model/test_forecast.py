@@ -152,6 +152,27 @@ def test_standalone_series_bad_input(tmp_path):
     assert "--train 4: the series has only 3 periods" in result.stderr
 
 
+@pytest.mark.parametrize(("body", "message"), [
+    ("2024-01,0.05\n2024-02,0.09\n", "row 2, column period: '2024-01' should be 1 "
+     "(periods are numbered 1, 2, 3... in order, without gaps)"),
+    ("1,0.05\n3,0.09\n", "row 3, column period: '3' should be 2 "
+     "(periods are numbered 1, 2, 3... in order, without gaps)"),
+    ("1,0.05\n2,\n3,0.2\n",
+     "row 3, column adoption_share: empty; every period needs a share between 0 and 1"),
+    ("1,0.05\n2,9%\n", "row 3, column adoption_share: '9%' is not a number; a share is between 0 and 1 "
+     "(41% as 0.41)"),
+    ("1,0.05\n2,41\n", "row 3, column adoption_share: 41 is outside 0 to 1 (41% is 0.41)"),
+    ("1,0.05\n2,nan\n", "row 3, column adoption_share: nan is outside 0 to 1 (41% is 0.41)"),
+])
+def test_a_bad_series_cell_is_named_by_file_row_column_and_value(tmp_path, body, message):
+    cli._register_commands()
+    path = tmp_path / "s.csv"
+    path.write_text("period,adoption_share\n" + body)
+    result = CliRunner().invoke(cli.app, ["forecast", "--series", str(path), "--train", "3"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"error: {path}, {message}"
+
+
 def test_standalone_series_forecast_from_three_periods(tmp_path):
     """An early warning: three periods are enough, the band is wide and the output says why."""
     cli._register_commands()
