@@ -94,10 +94,17 @@ def read_series(path: str | Path) -> np.ndarray:
     return check_series(shares, what=str(path), unit="period", minimum=MIN_PERIODS, needs="a forecast")
 
 
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 def _series_cell(path: Path, index: int, period: str, share: str) -> float:
     """One row's share, after checking its period is the next one and its share is a share."""
     where = f"{path}, row {index + 2}, column"
-    if period != str(index + 1):
+    if _number(period) != index + 1:  # (1.0 is 1: a spreadsheet's export)
         raise CalibrationError(f"{where} period: {period!r} should be {index + 1} "
                                "(periods are numbered 1, 2, 3... in order, without gaps)")
     if not share:

@@ -173,6 +173,15 @@ def test_a_bad_series_cell_is_named_by_file_row_column_and_value(tmp_path, body,
     assert result.stderr.strip() == f"error: {path}, {message}"
 
 
+def test_a_series_numbers_its_periods_as_a_spreadsheet_may_write_them(tmp_path):
+    cli._register_commands()
+    path = tmp_path / "s.csv"
+    path.write_text("Period , Adoption_Share\n1.0, 0.05\n2.0,0.09 \n3,0.16\n\n")
+    result = CliRunner().invoke(cli.app, ["forecast", "--series", str(path), "--train", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [row["period"] for row in json.loads(result.stdout)["forecast"]][0] == 4
+
+
 def test_standalone_series_forecast_from_three_periods(tmp_path):
     """An early warning: three periods are enough, the band is wide and the output says why."""
     cli._register_commands()
