@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 @app.command()
 def forecast(
-    series: Annotated[Path | None, typer.Option(help="A period,adoption_share CSV: forecast it "
-                                                     "standalone instead of the database.")] = None,
+    series: Annotated[Path | None, typer.Option(help="A period,adoption_share CSV (periods 1, 2, 3...; "
+                                                     "shares 0 to 1): forecast it standalone instead of "
+                                                     "the database.")] = None,
     train: Annotated[int | None, typer.Option(min=1, help="With --series: fit on periods 1..N.")] = None,
     horizon: Annotated[int, typer.Option(min=1, max=520, help="Periods (weeks) to forecast.")] = 26,
     facility: Annotated[str | None, typer.Option(help="Forecast one facility.")] = None,
