@@ -95,6 +95,7 @@ def read_series(path: str | Path) -> np.ndarray:
 
 
 def _number(text: str) -> float | None:
+    """The cell as a number, None if it is not one."""
     try:
         return float(text)
     except ValueError:
@@ -109,11 +110,10 @@ def _series_cell(path: Path, index: int, period: str, share: str) -> float:
                                "(periods are numbered 1, 2, 3... in order, without gaps)")
     if not share:
         raise CalibrationError(f"{where} adoption_share: empty; every period needs a share between 0 and 1")
-    try:
-        value = float(share)
-    except ValueError:
+    value = _number(share)
+    if value is None:
         raise CalibrationError(f"{where} adoption_share: {share!r} is not a number; "
-                               "a share is between 0 and 1 (41% as 0.41)") from None
+                               "a share is between 0 and 1 (41% as 0.41)")
     if not 0 <= value <= 1:  # (NaN too)
         raise CalibrationError(f"{where} adoption_share: {share} is outside 0 to 1 (41% is 0.41)")
     return value

@@ -32,7 +32,7 @@ def streamlit_command(port: int, address: str, upload_megabytes: int | None = No
 # glibc gives each thread that allocates a malloc arena of its own, up to 8 per core, and hands little
 # of a freed arena back. Streamlit runs every session's script in a new thread: the app grew by about
 # 20 MB with each sign-in to the enterprise tracker (280 -> 389 MB after six, and stayed there after
-# the sessions expired); with two arenas it levels off at about 295 MB. An operator's own value wins.
+# the sessions expired); with two arenas it levels off at about 300 MB. An operator's own value wins.
 WEB_MALLOC_ARENAS = "2"
 
 
